@@ -1,0 +1,648 @@
+"""Drift injection: the edits an operator makes by hand on a Windows host.
+
+Each *named drift* is a function registered with :func:`drift` that edits a
+host's state document the way the operator's action would change the real
+host (``Stop-Website``, an edited binding in IIS Manager, a deleted file, a
+``reg add``, a removed firewall rule, an expiring certificate, a deleted SQL
+Agent job ...).  Drifts work through the section schemas the model files
+document, so what a drift writes is exactly what the models read.
+
+``winsim drift HOST <name> ...`` (``cli.py``) builds one sub-command per
+registered drift from :data:`DRIFTS`; the reference in ``docs/winsim.md``
+lists them with their arguments.  A drift that does not find its target
+fails with :class:`DriftError` naming what exists, and never creates the
+target silently (``winsim set`` is the generic escape hatch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import re
+import typing as t
+
+from . import state as st
+
+__all__ = ["DRIFTS", "Arg", "DriftError", "DriftSpec", "apply_drift", "drift", "host_now"]
+
+
+class DriftError(Exception):
+    """A drift cannot be applied to this host (target missing, bad value)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """One argument of a drift, as ``argparse`` takes it."""
+
+    name: str
+    help: str
+    type: t.Callable[[str], t.Any] = str
+    required: bool = True
+    default: t.Any = None
+    action: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def positional(self) -> bool:
+        return not self.name.startswith("-")
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+
+@dataclasses.dataclass(frozen=True)
+class DriftSpec:
+    name: str
+    help: str
+    args: tuple[Arg, ...]
+    func: t.Callable[..., str]
+    section: str
+
+
+DRIFTS: dict[str, DriftSpec] = {}
+
+
+def drift(name: str, *, help: str, section: str, args: t.Sequence[Arg] = ()
+          ) -> t.Callable[[t.Callable[..., str]], t.Callable[..., str]]:
+    """Register a named drift.  The function takes the state, the host's
+    current time and the arguments by name, edits the state and returns a
+    one-line description of what it changed."""
+
+    def deco(func: t.Callable[..., str]) -> t.Callable[..., str]:
+        if name in DRIFTS:
+            raise ValueError(f"winsim: drift {name!r} registered twice")
+        DRIFTS[name] = DriftSpec(name=name, help=help, args=tuple(args), func=func, section=section)
+        return func
+
+    return deco
+
+
+def host_now(state: dict[str, t.Any]) -> _dt.datetime:
+    """The host clock: ``state["clock"]["now"]`` when pinned, else now (UTC)."""
+    pinned = (state.get("clock") or {}).get("now")
+    if pinned:
+        return st.parse_iso(pinned)
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+
+
+def apply_drift(state: dict[str, t.Any], drift_name: str, /, **kwargs: t.Any) -> str:
+    """Apply the drift named ``drift_name`` to ``state`` (in place)."""
+    spec = DRIFTS.get(drift_name)
+    if spec is None:
+        raise DriftError(f"unknown drift {drift_name!r}; known drifts: {', '.join(sorted(DRIFTS))}")
+    return spec.func(state, host_now(state), **kwargs)
+
+
+# -- helpers -----------------------------------------------------------------
+
+def _section(state: dict[str, t.Any], name: str) -> t.Any:
+    if name not in state:
+        raise DriftError(f"the host state has no {name!r} section")
+    return state[name]
+
+
+def _find_named(items: dict[str, t.Any], name: str, what: str) -> tuple[str, t.Any]:
+    """Case-insensitive lookup in a dict keyed by Windows object names."""
+    for k, v in items.items():
+        if k.lower() == name.lower():
+            return k, v
+    known = ", ".join(sorted(items)) or "none"
+    raise DriftError(f"no {what} named {name!r} (existing: {known})")
+
+
+def _iis(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    iis = state.get("iis")
+    if not isinstance(iis, dict) or "sites" not in iis:
+        raise DriftError("IIS is not installed on this host (no iis section; install feature Web-Server first)")
+    return iis
+
+
+# -- IIS ------------------------------------------------------------------------
+
+@drift("stop-site", section="iis", help="Stop an IIS site (Stop-Website).",
+       args=[Arg("name", "site name")])
+def stop_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
+    before = site.get("state")
+    site["state"] = "Stopped"
+    return f"site {key}: state {before} -> Stopped"
+
+
+@drift("start-site", section="iis", help="Start an IIS site (Start-Website).",
+       args=[Arg("name", "site name")])
+def start_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
+    before = site.get("state")
+    site["state"] = "Started"
+    return f"site {key}: state {before} -> Started"
+
+
+@drift("remove-site", section="iis", help="Delete an IIS site (Remove-Website); its files stay.",
+       args=[Arg("name", "site name")])
+def remove_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    sites = _iis(state)["sites"]
+    key, _site = _find_named(sites, name, "IIS site")
+    del sites[key]
+    return f"site {key}: removed"
+
+
+@drift("set-physical-path", section="iis", help="Point an IIS site at another folder.",
+       args=[Arg("name", "site name"), Arg("path", "new physical path")])
+def set_physical_path(state: dict[str, t.Any], now: _dt.datetime, *, name: str, path: str) -> str:
+    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
+    before = site.get("physical_path")
+    site["physical_path"] = st.normpath(path, state)
+    return f"site {key}: physical_path {before} -> {site['physical_path']}"
+
+
+_BINDING_RE = re.compile(r"^(?:(?P<protocol>[a-z.]+)/)?(?P<ip>[^:]*):(?P<port>\d+):(?P<hostname>.*)$", re.IGNORECASE)
+
+
+def _binding_label(b: dict[str, t.Any]) -> str:
+    return f"{b.get('protocol')}/{b.get('ip')}:{b.get('port')}:{b.get('hostname') or ''}"
+
+
+def _select_binding(site_key: str, site: dict[str, t.Any], selector: str | None) -> dict[str, t.Any]:
+    bindings = site.get("bindings") or []
+    if not bindings:
+        raise DriftError(f"site {site_key} has no bindings")
+    if selector is None:
+        if len(bindings) != 1:
+            raise DriftError(f"site {site_key} has {len(bindings)} bindings; choose one with --binding "
+                             f"({', '.join(_binding_label(b) for b in bindings)})")
+        return bindings[0]
+    m = _BINDING_RE.match(selector)
+    if not m:
+        raise DriftError(f"--binding must look like [PROTOCOL/]IP:PORT:HOSTNAME, e.g. https/*:443:mcms.lab "
+                         f"(got {selector!r})")
+    for b in bindings:
+        if (str(b.get("ip")) == m.group("ip") and int(b.get("port", 0)) == int(m.group("port"))
+                and str(b.get("hostname") or "").lower() == m.group("hostname").lower()
+                and (m.group("protocol") is None or str(b.get("protocol")).lower() == m.group("protocol").lower())):
+            return b
+    raise DriftError(f"site {site_key} has no binding {selector} "
+                     f"(existing: {', '.join(_binding_label(b) for b in bindings)})")
+
+
+def _thumbprint(value: str) -> str:
+    tp = re.sub(r"[\s:]", "", value).upper()
+    if not re.fullmatch(r"[0-9A-F]{40}", tp):
+        raise DriftError(f"a certificate thumbprint is 40 hexadecimal characters (got {value!r})")
+    return tp
+
+
+@drift("change-binding", section="iis",
+       help="Edit one binding of an IIS site (as in IIS Manager > Edit Site Bindings).",
+       args=[Arg("site", "site name"),
+             Arg("--binding", "the binding to edit, [PROTOCOL/]IP:PORT:HOSTNAME (needed when the site has several)",
+                 required=False),
+             Arg("--protocol", "new protocol", required=False, choices=("http", "https")),
+             Arg("--ip", "new IP address (* for all unassigned)", required=False),
+             Arg("--port", "new port", type=int, required=False),
+             Arg("--hostname", "new host header ('' for none)", required=False),
+             Arg("--certificate-hash", "new certificate thumbprint", required=False),
+             Arg("--certificate-store", "new certificate store name (My, WebHosting)", required=False),
+             Arg("--sni", "require SNI (true/false)", required=False, choices=("true", "false"))])
+def change_binding(state: dict[str, t.Any], now: _dt.datetime, *, site: str, binding: str | None = None,
+                   protocol: str | None = None, ip: str | None = None, port: int | None = None,
+                   hostname: str | None = None, certificate_hash: str | None = None,
+                   certificate_store: str | None = None, sni: str | None = None) -> str:
+    key, s = _find_named(_iis(state)["sites"], site, "IIS site")
+    b = _select_binding(key, s, binding)
+    before = _binding_label(b)
+    changes: dict[str, t.Any] = {}
+    if protocol is not None:
+        changes["protocol"] = protocol
+    if ip is not None:
+        changes["ip"] = ip
+    if port is not None:
+        if not 1 <= port <= 65535:
+            raise DriftError(f"port must be 1-65535 (got {port})")
+        changes["port"] = port
+    if hostname is not None:
+        changes["hostname"] = hostname
+    if certificate_hash is not None:
+        changes["certificate_hash"] = _thumbprint(certificate_hash) if certificate_hash else ""
+    if certificate_store is not None:
+        changes["certificate_store_name"] = certificate_store
+    if sni is not None:
+        changes["use_sni"] = sni == "true"
+    if not changes:
+        raise DriftError("change-binding needs at least one of --protocol, --ip, --port, --hostname, "
+                         "--certificate-hash, --certificate-store, --sni")
+    b.update(changes)
+    return f"site {key}: binding {before} -> {_binding_label(b)} ({', '.join(sorted(changes))})"
+
+
+@drift("remove-binding", section="iis", help="Remove one binding of an IIS site.",
+       args=[Arg("site", "site name"),
+             Arg("--binding", "the binding to remove, [PROTOCOL/]IP:PORT:HOSTNAME", required=False)])
+def remove_binding(state: dict[str, t.Any], now: _dt.datetime, *, site: str, binding: str | None = None) -> str:
+    key, s = _find_named(_iis(state)["sites"], site, "IIS site")
+    b = _select_binding(key, s, binding)
+    s["bindings"].remove(b)
+    return f"site {key}: binding {_binding_label(b)} removed"
+
+
+@drift("stop-app-pool", section="iis", help="Stop an IIS application pool (Stop-WebAppPool).",
+       args=[Arg("name", "application pool name")])
+def stop_app_pool(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, pool = _find_named(_iis(state)["app_pools"], name, "application pool")
+    before = pool.get("state")
+    pool["state"] = "Stopped"
+    return f"app pool {key}: state {before} -> Stopped"
+
+
+def _parse_scalar(value: str) -> t.Any:
+    import yaml
+
+    return yaml.safe_load(value) if value != "" else ""
+
+
+@drift("set-app-pool-attribute", section="iis",
+       help="Change one attribute of an application pool (e.g. processModel.identityType).",
+       args=[Arg("name", "application pool name"), Arg("attribute", "IIS attribute path, as web_app_pool names it"),
+             Arg("value", "new value (YAML scalar: 00:20:00, true, 5 ...)")])
+def set_app_pool_attribute(state: dict[str, t.Any], now: _dt.datetime, *, name: str, attribute: str,
+                           value: str) -> str:
+    key, pool = _find_named(_iis(state)["app_pools"], name, "application pool")
+    attrs = pool.setdefault("attributes", {})
+    before = attrs.get(attribute)
+    parsed = _parse_scalar(value)
+    attrs[attribute] = str(parsed) if isinstance(parsed, _dt.time | _dt.date) else parsed
+    return f"app pool {key}: {attribute} {before!r} -> {attrs[attribute]!r}"
+
+
+# -- files ------------------------------------------------------------------------
+
+@drift("remove-file", section="files", help="Delete a file or a folder with everything below it.",
+       args=[Arg("path", "Windows path, e.g. D:\\mcms\\current\\web.config")])
+def remove_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str) -> str:
+    if not st.exists(state, path):
+        raise DriftError(f"no file or folder {st.normpath(path, state)}")
+    removed = st.remove(state, path)
+    return f"removed {len(removed)} item(s) at {st.normpath(path, state)}"
+
+
+@drift("write-file", section="files", help="Create or overwrite a file (parents are created).",
+       args=[Arg("path", "Windows path"), Arg("content", "new content (UTF-8 text)")])
+def write_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str, content: str) -> str:
+    when = st.iso(now)
+    par = st.parent(st.normpath(path, state))
+    if par is None:
+        raise DriftError(f"{path} is a drive root, not a file")
+    st.make_dirs(state, par, when)
+    try:
+        st.write_file(state, path, content.encode("utf-8"), when)
+    except st.DiskFull as exc:
+        raise DriftError(f"the disk is full: {exc}") from exc
+    except IsADirectoryError as exc:
+        raise DriftError(f"{st.normpath(path, state)} is a folder") from exc
+    return f"wrote {len(content.encode('utf-8'))} bytes to {st.normpath(path, state)}"
+
+
+# -- registry --------------------------------------------------------------------
+
+_REG_TYPES = ("string", "expandstring", "multistring", "dword", "qword", "binary", "none")
+
+
+def _reg_value(value: str, kind: str) -> t.Any:
+    if kind in ("dword", "qword"):
+        try:
+            number = int(value, 0)
+        except ValueError as exc:
+            raise DriftError(f"a {kind} value is an integer (got {value!r})") from exc
+        limit = 2 ** (32 if kind == "dword" else 64)
+        if not 0 <= number < limit:
+            raise DriftError(f"{value} does not fit in a {kind}")
+        return number
+    if kind == "multistring":
+        return value.split("\n") if value else []
+    if kind == "binary":
+        return [int(x, 16) for x in re.split(r"[\s,]+", value.strip()) if x]
+    return value
+
+
+_HIVES = {"hklm": "HKLM", "hkey_local_machine": "HKLM", "hkcu": "HKCU", "hkey_current_user": "HKCU",
+          "hkcr": "HKCR", "hkey_classes_root": "HKCR", "hku": "HKU", "hkey_users": "HKU", "hkcc": "HKCC",
+          "hkey_current_config": "HKCC"}
+
+
+def _reg_path(path: str) -> str:
+    p = path.replace("/", "\\").strip("\\")
+    hive, _, rest = p.partition("\\")
+    hive = hive.rstrip(":").lower()
+    if hive not in _HIVES:
+        raise DriftError(f"registry path must start with a hive such as HKLM: (got {path!r})")
+    return f"{_HIVES[hive]}:\\{rest}" if rest else f"{_HIVES[hive]}:"
+
+
+def _registry_keys(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    reg = _section(state, "registry")
+    keys = reg.get("keys") if isinstance(reg, dict) and isinstance(reg.get("keys"), dict) else reg
+    if not isinstance(keys, dict):
+        raise DriftError("the registry section has an unknown layout")
+    return keys
+
+
+def _find_reg_key(keys: dict[str, t.Any], path: str) -> tuple[str, dict[str, t.Any]] | None:
+    for k, v in keys.items():
+        if k.lower() == path.lower():
+            return k, v
+    return None
+
+
+@drift("set-registry", section="registry", help="Create or change a registry value (reg add); the key is created.",
+       args=[Arg("key", "registry key, e.g. HKLM:\\SOFTWARE\\MCMS"), Arg("name", "value name ('' for the default)"),
+             Arg("value", "data (dword/qword: integer; multistring: lines; binary: hex bytes)"),
+             Arg("--type", "value type", required=False, default="string", choices=_REG_TYPES)])
+def set_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str, value: str,
+                 type: str = "string") -> str:
+    keys = _registry_keys(state)
+    path = _reg_path(key)
+    found = _find_reg_key(keys, path)
+    if found is None:
+        created = []
+        hive, _, rest = path.partition("\\")
+        current = hive
+        for part in [p for p in rest.split("\\") if p]:
+            current = f"{current}\\{part}"
+            if _find_reg_key(keys, current) is None:
+                keys[current] = {"values": {}}
+                created.append(current)
+        found = _find_reg_key(keys, path)
+        assert found is not None
+    k, entry = found
+    values = entry.setdefault("values", {})
+    existing = next((n for n in values if n.lower() == name.lower()), name)
+    before = values.get(existing)
+    values[existing] = {"type": type, "data": _reg_value(value, type)}
+    return f"registry {k}\\{existing or '(Default)'}: {before!r} -> {values[existing]!r}"
+
+
+@drift("remove-registry", section="registry",
+       help="Delete a registry value, or the whole key and its subkeys when NAME is omitted.",
+       args=[Arg("key", "registry key"), Arg("name", "value name", required=False)])
+def remove_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str | None = None) -> str:
+    keys = _registry_keys(state)
+    path = _reg_path(key)
+    found = _find_reg_key(keys, path)
+    if found is None:
+        raise DriftError(f"no registry key {path}")
+    k, entry = found
+    if name is None:
+        prefix = k.lower() + "\\"
+        gone = [kk for kk in keys if kk.lower() == k.lower() or kk.lower().startswith(prefix)]
+        for kk in gone:
+            del keys[kk]
+        return f"registry key {k} removed ({len(gone)} key(s))"
+    values = entry.get("values") or {}
+    existing = next((n for n in values if n.lower() == name.lower()), None)
+    if existing is None:
+        raise DriftError(f"registry key {k} has no value {name!r} (existing: {', '.join(sorted(values)) or 'none'})")
+    del values[existing]
+    return f"registry {k}\\{existing}: removed"
+
+
+# -- services and features ---------------------------------------------------------
+
+@drift("stop-service", section="services", help="Stop a Windows service (Stop-Service).",
+       args=[Arg("name", "service name")])
+def stop_service(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, svc = _find_named(_section(state, "services"), name, "service")
+    before = svc.get("state")
+    svc["state"] = "stopped"
+    return f"service {key}: state {before} -> stopped"
+
+
+@drift("set-service-start-mode", section="services", help="Change a service's start mode (sc config start=).",
+       args=[Arg("name", "service name"),
+             Arg("start_mode", "new start mode", choices=("auto", "delayed", "manual", "disabled"))])
+def set_service_start_mode(state: dict[str, t.Any], now: _dt.datetime, *, name: str, start_mode: str) -> str:
+    key, svc = _find_named(_section(state, "services"), name, "service")
+    before = svc.get("start_mode")
+    svc["start_mode"] = start_mode
+    return f"service {key}: start_mode {before} -> {start_mode}"
+
+
+@drift("remove-feature", section="features", help="Uninstall a Windows feature (Uninstall-WindowsFeature).",
+       args=[Arg("name", "feature name, e.g. Web-WebSockets")])
+def remove_feature(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, feature = _find_named(_section(state, "features"), name, "feature")
+    if isinstance(feature, dict):
+        before = feature.get("installed")
+        feature["installed"] = False
+        if "install_state" in feature:
+            feature["install_state"] = "Available"
+        return f"feature {key}: installed {before} -> False"
+    raise DriftError("the features section has an unknown layout")
+
+
+# -- firewall ------------------------------------------------------------------------
+
+def _firewall_rules(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    fw = _section(state, "firewall")
+    rules = fw.get("rules") if isinstance(fw, dict) and "rules" in fw else fw
+    if not isinstance(rules, dict):
+        raise DriftError("the firewall section has an unknown layout")
+    return rules
+
+
+@drift("remove-firewall-rule", section="firewall", help="Delete a Windows Firewall rule (Remove-NetFirewallRule).",
+       args=[Arg("name", "rule name")])
+def remove_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    rules = _firewall_rules(state)
+    key, _rule = _find_named(rules, name, "firewall rule")
+    del rules[key]
+    return f"firewall rule {key}: removed"
+
+
+@drift("disable-firewall-rule", section="firewall", help="Disable a Windows Firewall rule.",
+       args=[Arg("name", "rule name")])
+def disable_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, rule = _find_named(_firewall_rules(state), name, "firewall rule")
+    before = rule.get("enabled")
+    rule["enabled"] = False
+    return f"firewall rule {key}: enabled {before} -> False"
+
+
+# -- certificates --------------------------------------------------------------------
+
+def _cert_stores(state: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    certs = _section(state, "certificates")
+    stores = certs.get("stores") if isinstance(certs, dict) and isinstance(certs.get("stores"), dict) else certs
+    if not isinstance(stores, dict):
+        raise DriftError("the certificates section has an unknown layout")
+    return stores
+
+
+def _find_cert(state: dict[str, t.Any], thumbprint: str, store: str | None) -> tuple[str, dict[str, t.Any]]:
+    tp = _thumbprint(thumbprint)
+    stores = _cert_stores(state)
+    for name, certs in stores.items():
+        if store is not None and name.lower() != store.lower():
+            continue
+        for k, cert in certs.items():
+            if k.upper() == tp:
+                return name, cert
+    where = f"store {store}" if store else "any store"
+    raise DriftError(f"no certificate {tp} in {where}")
+
+
+@drift("expire-cert", section="certificates",
+       help="Move a certificate's expiry to N days from the host's now (negative: already expired).",
+       args=[Arg("thumbprint", "certificate thumbprint"), Arg("--days", "days from now", type=int),
+             Arg("--store", "store, e.g. LocalMachine\\My (default: wherever the thumbprint is)", required=False)])
+def expire_cert(state: dict[str, t.Any], now: _dt.datetime, *, thumbprint: str, days: int,
+                store: str | None = None) -> str:
+    store_name, cert = _find_cert(state, thumbprint, store)
+    not_after = now + _dt.timedelta(days=days)
+    before = cert.get("not_after")
+    cert["not_after"] = st.iso(not_after)
+    if cert.get("not_before") and st.parse_iso(cert["not_before"]) >= not_after:
+        cert["not_before"] = st.iso(not_after - _dt.timedelta(days=365))
+    return f"certificate {cert.get('thumbprint')} in {store_name}: not_after {before} -> {cert['not_after']}"
+
+
+def _serial(subject: str, when: _dt.datetime) -> str:
+    return hashlib.sha256(f"{subject}\0{when.isoformat()}".encode()).hexdigest()[:32].upper()
+
+
+@drift("add-cert", section="certificates",
+       help="Import a certificate (as an operator would by hand), valid from now for N days.",
+       args=[Arg("--subject", "subject, e.g. CN=mcms.lab"), Arg("--days", "validity in days from now", type=int),
+             Arg("--store", "store", required=False, default="LocalMachine\\My"),
+             Arg("--dns-name", "SAN DNS name (repeatable; default: the subject's CN)", required=False,
+                 action="append"),
+             Arg("--issuer", "issuer (default: self-signed)", required=False),
+             Arg("--friendly-name", "friendly name", required=False, default=""),
+             Arg("--no-private-key", "import without the private key", required=False, action="store_true",
+                 default=False)])
+def add_cert(state: dict[str, t.Any], now: _dt.datetime, *, subject: str, days: int,
+             store: str = "LocalMachine\\My", dns_name: list[str] | None = None, issuer: str | None = None,
+             friendly_name: str = "", no_private_key: bool = False) -> str:
+    stores = _cert_stores(state)
+    store_key = next((k for k in stores if k.lower() == store.lower()), None)
+    if store_key is None:
+        raise DriftError(f"no certificate store {store} (existing: {', '.join(sorted(stores))})")
+    if days == 0:
+        raise DriftError("--days must not be 0")
+    start, end = (now, now + _dt.timedelta(days=days)) if days > 0 else (
+        now + _dt.timedelta(days=days - 365), now + _dt.timedelta(days=days))
+    cn = re.search(r"CN=([^,]+)", subject)
+    names = list(dns_name or ([cn.group(1).strip()] if cn else []))
+    serial = _serial(subject, start)
+    thumbprint = hashlib.sha1(f"{subject}\0{serial}\0{st.iso(end)}".encode()).hexdigest().upper()
+    stores[store_key][thumbprint] = {
+        "thumbprint": thumbprint,
+        "subject": subject,
+        "issuer": issuer or subject,
+        "dns_names": names,
+        "not_before": st.iso(start),
+        "not_after": st.iso(end),
+        "serial": serial,
+        "has_private_key": not no_private_key,
+        "key_exportable": False,
+        "key_acl": [],
+        "friendly_name": friendly_name,
+    }
+    return f"certificate {thumbprint} ({subject}) added to {store_key}, expires {st.iso(end)}"
+
+
+@drift("remove-cert", section="certificates", help="Delete a certificate from a store.",
+       args=[Arg("thumbprint", "certificate thumbprint"), Arg("--store", "store", required=False)])
+def remove_cert(state: dict[str, t.Any], now: _dt.datetime, *, thumbprint: str, store: str | None = None) -> str:
+    store_name, cert = _find_cert(state, thumbprint, store)
+    stores = _cert_stores(state)
+    del stores[store_name][next(k for k in stores[store_name] if k.upper() == cert["thumbprint"].upper())]
+    return f"certificate {cert['thumbprint']} removed from {store_name}"
+
+
+# -- SQL Server ------------------------------------------------------------------------
+
+def _sql_instances(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    sql = _section(state, "sql")
+    instances = sql.get("instances") if isinstance(sql, dict) else None
+    if not isinstance(instances, dict) or not instances:
+        raise DriftError("SQL Server is not installed on this host (no instances in the sql section)")
+    return instances
+
+
+def _sql_instance(state: dict[str, t.Any], instance: str | None) -> tuple[str, dict[str, t.Any]]:
+    instances = _sql_instances(state)
+    if instance is None:
+        if len(instances) != 1:
+            raise DriftError(f"this host has {len(instances)} SQL instances; choose one with --instance "
+                             f"({', '.join(sorted(instances))})")
+        return next(iter(instances.items()))
+    return _find_named(instances, instance, "SQL Server instance")
+
+
+@drift("delete-agent-job", section="sql", help="Delete a SQL Server Agent job (e.g. a backup job).",
+       args=[Arg("name", "job name"), Arg("--instance", "instance name (default: the only one)", required=False)])
+def delete_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    jobs = inst.get("agent_jobs")
+    if not isinstance(jobs, dict):
+        raise DriftError(f"instance {inst_name} has no SQL Agent jobs")
+    key, _job = _find_named(jobs, name, f"SQL Agent job on {inst_name}")
+    del jobs[key]
+    return f"SQL Agent job {key} on {inst_name}: deleted"
+
+
+@drift("disable-agent-job", section="sql", help="Disable a SQL Server Agent job.",
+       args=[Arg("name", "job name"), Arg("--instance", "instance name", required=False)])
+def disable_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    key, job = _find_named(inst.get("agent_jobs") or {}, name, f"SQL Agent job on {inst_name}")
+    before = job.get("enabled")
+    job["enabled"] = False
+    return f"SQL Agent job {key} on {inst_name}: enabled {before} -> False"
+
+
+@drift("set-recovery-model", section="sql", help="Change a database's recovery model (ALTER DATABASE).",
+       args=[Arg("database", "database name"),
+             Arg("model", "recovery model", choices=("full", "simple", "bulk_logged")),
+             Arg("--instance", "instance name", required=False)])
+def set_recovery_model(state: dict[str, t.Any], now: _dt.datetime, *, database: str, model: str,
+                       instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    key, db = _find_named(inst.get("databases") or {}, database, f"database on {inst_name}")
+    wanted = {"full": "Full", "simple": "Simple", "bulk_logged": "BulkLogged"}[model]
+    before = db.get("recovery_model")
+    db["recovery_model"] = wanted
+    return f"database {key} on {inst_name}: recovery_model {before} -> {wanted}"
+
+
+# -- accounts ------------------------------------------------------------------------
+
+@drift("remove-group-member", section="groups", help="Remove a member from a local group.",
+       args=[Arg("group", "local group name"), Arg("member", "member, e.g. WEB01\\svc_mcms")])
+def remove_group_member(state: dict[str, t.Any], now: _dt.datetime, *, group: str, member: str) -> str:
+    key, grp = _find_named(_section(state, "groups"), group, "local group")
+    members = grp.get("members")
+    if not isinstance(members, list):
+        raise DriftError("the groups section has an unknown layout")
+    match = next((m for m in members if str(m).lower() == member.lower()
+                  or str(m).lower().rsplit("\\", 1)[-1] == member.lower()), None)
+    if match is None:
+        raise DriftError(f"{member} is not a member of {key} (members: {', '.join(map(str, members)) or 'none'})")
+    members.remove(match)
+    return f"group {key}: member {match} removed"
+
+
+@drift("revoke-user-right", section="user_rights", help="Take a user right away from an account (secpol.msc).",
+       args=[Arg("right", "right constant, e.g. SeServiceLogonRight"), Arg("account", "account")])
+def revoke_user_right(state: dict[str, t.Any], now: _dt.datetime, *, right: str, account: str) -> str:
+    key, holders = _find_named(_section(state, "user_rights"), right, "user right")
+    if not isinstance(holders, list):
+        raise DriftError("the user_rights section has an unknown layout")
+    match = next((h for h in holders if str(h).lower() == account.lower()
+                  or str(h).lower().rsplit("\\", 1)[-1] == account.lower()), None)
+    if match is None:
+        raise DriftError(f"{account} does not hold {key}")
+    holders.remove(match)
+    return f"user right {key}: {match} removed"
+
