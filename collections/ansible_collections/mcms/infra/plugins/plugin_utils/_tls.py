@@ -1,0 +1,629 @@
+"""Controller-side TLS logic shared by the ``tls_*`` filters and action plugins.
+
+Everything the ``tls`` role decides is computed here, on the controller, from
+what read-only ``*_info`` modules returned: which certificate a site should be
+bound to, which certificate must be issued or imported, which bindings move,
+which replaced certificates may be removed, how many days each bound
+certificate has left, and the SCHANNEL registry content.  Keeping the decisions
+in plain Python makes them unit-testable and keeps the role's tasks a thin
+sequence of upstream module calls, so a no-op run costs few round trips.
+
+Input shapes are those of the upstream modules:
+
+* certificates: ``ansible.windows.win_certificate_info`` ``certificates``
+  entries (``thumbprint``, ``subject``, ``issuer``, ``dns_names``,
+  ``has_private_key``, ``valid_from``/``valid_to`` as epoch seconds, optional
+  ``intended_purposes``, ``archived``);
+* sites: ``microsoft.iis.website_info`` ``site`` entries (``name``,
+  ``application_pool``, ``bindings`` with ``protocol``, ``ip``, ``port``,
+  ``hostname``, ``use_sni``, ``certificate_hash``, ``certificate_store_name``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import ipaddress
+import re
+import typing as t
+
+__all__ = [
+    "KNOWN_PROTOCOLS",
+    "TlsError",
+    "binding_plan",
+    "certificate_facts",
+    "days_left",
+    "expiry_report",
+    "hostname_matches",
+    "input_errors",
+    "normalize_thumbprint",
+    "parse_time",
+    "pfx_facts",
+    "schannel_drift",
+    "schannel_reg",
+    "schannel_values",
+    "select_certificate",
+]
+
+THUMBPRINT_RE = re.compile(r"^[0-9A-F]{40}$")
+HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+SCHANNEL_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+SCHANNEL_PS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+KNOWN_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+KNOWN_CIPHERS = ("NULL", "DES 56/56", "RC2 40/128", "RC2 56/128", "RC2 128/128", "RC4 40/128", "RC4 56/128",
+                 "RC4 64/128", "RC4 128/128", "Triple DES 168", "AES 128/128", "AES 256/256")
+KNOWN_HASHES = ("MD5", "SHA", "SHA256", "SHA384", "SHA512")
+KNOWN_KEY_EXCHANGES = ("Diffie-Hellman", "ECDH", "PKCS")
+DWORD_ON = 0xFFFFFFFF
+SERVER_AUTH = "Server Authentication"
+
+
+class TlsError(ValueError):
+    """Bad input that the role must report by variable name."""
+
+
+# -- primitives ---------------------------------------------------------------
+def normalize_thumbprint(value: t.Any) -> str:
+    """Upper-case a thumbprint and drop the spaces/colons Windows tools show."""
+    return re.sub(r"[\s:]", "", str(value or "")).upper()
+
+
+def is_thumbprint(value: t.Any) -> bool:
+    return bool(THUMBPRINT_RE.match(normalize_thumbprint(value)))
+
+
+def parse_time(value: t.Any) -> _dt.datetime:
+    """Epoch seconds, ISO 8601 text or a datetime, as an aware UTC datetime."""
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+    if isinstance(value, (int, float)):
+        return _dt.datetime.fromtimestamp(float(value), tz=_dt.UTC)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return _dt.datetime.fromtimestamp(float(text), tz=_dt.UTC)
+    parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
+
+
+def _cert_time(cert: dict[str, t.Any], field: str) -> _dt.datetime:
+    if cert.get(field) is not None:
+        return parse_time(cert[field])
+    iso = cert.get(f"{field}_iso8601")
+    if iso:
+        return parse_time(iso)
+    raise TlsError(f"certificate {cert.get('thumbprint', '?')} has no {field}")
+
+
+def days_left(cert: dict[str, t.Any], now: t.Any) -> int:
+    """Whole days until ``valid_to`` (negative once expired), rounded down."""
+    delta = _cert_time(cert, "valid_to") - parse_time(now)
+    return int(delta.total_seconds() // 86400)
+
+
+def hostname_matches(pattern: str, hostname: str) -> bool:
+    """RFC 6125 matching: case-insensitive, ``*`` only as the whole left-most label."""
+    pattern = pattern.lower().rstrip(".")
+    hostname = hostname.lower().rstrip(".")
+    if pattern == hostname:
+        return True
+    if pattern.startswith("*."):
+        head, _, tail = hostname.partition(".")
+        return bool(head) and tail == pattern[2:] and "." in tail
+    return False
+
+
+# -- selection ------------------------------------------------------------------
+def _candidate_problem(cert: dict[str, t.Any], hostnames: list[str], now: _dt.datetime,
+                       issuer: str | None) -> str | None:
+    """Why ``cert`` cannot serve ``hostnames`` now (``None`` when it can)."""
+    if not cert.get("has_private_key"):
+        return "has no private key"
+    if cert.get("archived"):
+        return "is archived"
+    names = [str(n) for n in (cert.get("dns_names") or [])]
+    missing = [h for h in hostnames if not any(hostname_matches(n, h) for n in names)]
+    if missing:
+        return f"does not cover {', '.join(missing)}"
+    purposes = cert.get("intended_purposes")
+    if purposes is not None and SERVER_AUTH not in purposes:
+        return "is not valid for Server Authentication"
+    if _cert_time(cert, "valid_from") > now:
+        return "is not valid yet"
+    if _cert_time(cert, "valid_to") <= now:
+        return "has expired"
+    if issuer and str(cert.get("issuer", "")).lower() != issuer.lower():
+        return f"is not issued by {issuer}"
+    return None
+
+
+def select_certificate(certificates: list[dict[str, t.Any]] | None, hostnames: list[str] | str, now: t.Any,
+                       thumbprint: str | None = None, issuer: str | None = None) -> dict[str, t.Any] | None:
+    """The certificate a site with ``hostnames`` should be bound to, or ``None``.
+
+    A candidate has its private key, covers every host name through its SANs,
+    is valid for server authentication and valid now, and (when ``issuer`` is
+    given) comes from that issuer.  The one that stays valid the longest wins;
+    ties go to the newest, then to the thumbprint so the choice is stable.  A
+    pinned ``thumbprint`` (used to roll back to a known certificate) limits the
+    choice to that certificate.  The result is a copy of the entry with
+    ``days_left`` added.
+    """
+    names = [hostnames] if isinstance(hostnames, str) else list(hostnames or [])
+    moment = parse_time(now)
+    pinned = normalize_thumbprint(thumbprint) if thumbprint else None
+    best: tuple[t.Any, ...] | None = None
+    chosen: dict[str, t.Any] | None = None
+    for cert in certificates or []:
+        thumb = normalize_thumbprint(cert.get("thumbprint"))
+        if pinned and thumb != pinned:
+            continue
+        if _candidate_problem(cert, names, moment, issuer) is not None:
+            continue
+        rank = (_cert_time(cert, "valid_to"), _cert_time(cert, "valid_from"), thumb)
+        if best is None or rank > best:
+            best, chosen = rank, cert
+    if chosen is None:
+        return None
+    result = dict(chosen)
+    result["thumbprint"] = normalize_thumbprint(chosen.get("thumbprint"))
+    result["days_left"] = days_left(chosen, moment)
+    return result
+
+
+def explain_rejections(certificates: list[dict[str, t.Any]] | None, hostnames: list[str], now: t.Any,
+                       issuer: str | None = None) -> dict[str, str]:
+    """Thumbprint -> why it was not selected, for certificates naming one of ``hostnames``."""
+    moment = parse_time(now)
+    out: dict[str, str] = {}
+    for cert in certificates or []:
+        names = [str(n) for n in (cert.get("dns_names") or [])]
+        if not any(hostname_matches(n, h) for n in names for h in hostnames):
+            continue
+        problem = _candidate_problem(cert, hostnames, moment, issuer)
+        if problem:
+            out[normalize_thumbprint(cert.get("thumbprint"))] = problem
+    return out
+
+
+# -- certificate files -------------------------------------------------------------
+def _x509_facts(cert: t.Any) -> dict[str, t.Any]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    der = cert.public_bytes(serialization.Encoding.DER)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+    except x509.ExtensionNotFound:
+        dns_names = [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        is_ca = bool(basic.ca)
+    except x509.ExtensionNotFound:
+        is_ca = False
+    not_before = cert.not_valid_before_utc
+    not_after = cert.not_valid_after_utc
+    return {
+        "thumbprint": hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "dns_names": dns_names,
+        "is_ca": is_ca,
+        "valid_from": not_before.timestamp(),
+        "valid_to": not_after.timestamp(),
+        "valid_from_iso8601": not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "valid_to_iso8601": not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lifetime_days": int((not_after - not_before).total_seconds() // 86400),
+        "serial_number": format(cert.serial_number, "X"),
+    }
+
+
+def certificate_facts(pem: str) -> dict[str, t.Any]:
+    """Thumbprint (SHA-1 of the DER, as Windows shows it), names and validity of a PEM certificate."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+    except ValueError as exc:
+        raise TlsError(f"not a PEM certificate: {exc}") from None
+    return _x509_facts(cert)
+
+
+def pfx_facts(pfx_b64: str, password: str | None) -> dict[str, t.Any]:
+    """Facts of the leaf certificate in a base64 PKCS#12 (PFX), checking its password."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        data = base64.b64decode("".join(str(pfx_b64).split()), validate=True)
+    except (ValueError, TypeError):
+        raise TlsError("is not valid base64") from None
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
+    except ValueError as exc:
+        text = str(exc).lower()
+        if "password" in text or "mac" in text or "decrypt" in text:
+            raise TlsError("cannot be opened with the given password") from None
+        raise TlsError(f"is not a PKCS#12 (PFX) file: {exc}") from None
+    extra = list(extra or [])
+    if cert is None:
+        # A PFX without a key carries its certificate(s) as "additional" ones.
+        if not extra:
+            raise TlsError("holds no certificate")
+        cert = extra.pop(0)
+    facts = _x509_facts(cert)
+    facts["has_private_key"] = key is not None
+    facts["chain"] = [_x509_facts(c)["thumbprint"] for c in extra]
+    return facts
+
+
+# -- input validation ------------------------------------------------------------------
+def _hostname_problem(value: t.Any) -> str | None:
+    text = str(value or "")
+    if not text:
+        return "is empty"
+    if "://" in text or text.lower().startswith(("http:", "https:")):
+        return "has a scheme: give the bare host name (e.g. 'mcms.example.internal', not 'https://...')"
+    if "/" in text or ":" in text:
+        return "has a path or a port: give the bare host name (set the port with 'port')"
+    labels = text.rstrip(".").split(".")
+    if labels[0] == "*":
+        labels = labels[1:]
+    if not labels or not all(HOSTNAME_LABEL_RE.match(label) for label in labels):
+        return "is not a valid DNS host name"
+    return None
+
+
+def input_errors(config: dict[str, t.Any]) -> list[str]:
+    """Every problem in the role's input, each naming the variable and the fix.
+
+    ``config`` holds the role's public variables (``tls_*``).  Type and choice
+    errors are already caught by ``meta/argument_specs.yml``; this checks what
+    a spec cannot express.
+    """
+    errors: list[str] = []
+    source = config.get("tls_certificate_source")
+    renew = int(config.get("tls_renew_before_days") or 0)
+    warn_days = int(config.get("tls_expiry_warn_days") or 0)
+    fail_days = int(config.get("tls_expiry_fail_days") or 0)
+    if renew < 1:
+        errors.append(f"tls_renew_before_days is {renew}: set it to a number of days of at least 1 (default 30)")
+    if fail_days < 0:
+        errors.append(f"tls_expiry_fail_days is {fail_days}: set it to 0 or more days")
+    if warn_days < fail_days:
+        errors.append(f"tls_expiry_warn_days ({warn_days}) is below tls_expiry_fail_days ({fail_days}): "
+                      "the warning threshold must be at least the failure threshold")
+    if source == "ownca":
+        lifetime = int(config.get("tls_ownca_certificate_days") or 0)
+        if renew >= lifetime:
+            errors.append(f"tls_renew_before_days ({renew}) is not shorter than the certificate lifetime "
+                          f"tls_ownca_certificate_days ({lifetime}): every run would renew; lower "
+                          "tls_renew_before_days or raise tls_ownca_certificate_days")
+        ca_days = int(config.get("tls_ownca_ca_days") or 0)
+        if ca_days <= lifetime:
+            errors.append(f"tls_ownca_ca_days ({ca_days}) must be longer than tls_ownca_certificate_days "
+                          f"({lifetime}): a certificate cannot outlive its CA")
+    enabled = list(config.get("tls_protocols_enabled") or [])
+    disabled = list(config.get("tls_protocols_disabled") or [])
+    for var, names in (("tls_protocols_enabled", enabled), ("tls_protocols_disabled", disabled)):
+        for name in names:
+            if name not in KNOWN_PROTOCOLS:
+                errors.append(f"{var} holds unknown protocol {name!r}: use one of {', '.join(KNOWN_PROTOCOLS)}")
+    both = sorted(set(enabled) & set(disabled))
+    if both:
+        errors.append(f"tls_protocols_enabled and tls_protocols_disabled both list {', '.join(both)}: "
+                      "keep each protocol in one list")
+    if not any(p in ("TLS 1.2", "TLS 1.3") for p in enabled):
+        errors.append("tls_protocols_enabled enables neither 'TLS 1.2' nor 'TLS 1.3': the sites would be "
+                      "unreachable; enable at least 'TLS 1.2'")
+    for var in ("tls_ciphers_enabled", "tls_ciphers_disabled"):
+        for name in config.get(var) or []:
+            if name not in KNOWN_CIPHERS:
+                errors.append(f"{var} holds unknown cipher {name!r}: use one of {', '.join(KNOWN_CIPHERS)}")
+    for var in ("tls_hashes_enabled", "tls_hashes_disabled"):
+        for name in config.get(var) or []:
+            if name not in KNOWN_HASHES:
+                errors.append(f"{var} holds unknown hash {name!r}: use one of {', '.join(KNOWN_HASHES)}")
+    for index, suite in enumerate(config.get("tls_cipher_suites") or []):
+        if not re.fullmatch(r"TLS_[A-Z0-9_]+", str(suite)):
+            errors.append(f"tls_cipher_suites[{index}] is {suite!r}: give a Windows cipher suite name such as "
+                          "'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'")
+    if not config.get("tls_cipher_suites"):
+        errors.append("tls_cipher_suites is empty: list the cipher suites in order of preference")
+
+    sites = config.get("tls_sites") or []
+    seen: dict[tuple[str, int, str], str] = {}
+    for index, site in enumerate(sites):
+        where = f"tls_sites[{index}]"
+        name = site.get("name") or ""
+        if name:
+            where = f"tls_sites[{index}] ({name})"
+        hostnames = site.get("hostnames") or []
+        if not hostnames:
+            errors.append(f"{where}.hostnames is empty: list the host names the site answers to")
+        for hindex, hostname in enumerate(hostnames):
+            problem = _hostname_problem(hostname)
+            if problem:
+                errors.append(f"{where}.hostnames[{hindex}] {hostname!r} {problem}")
+        port = site.get("port", 443)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            errors.append(f"{where}.port is {port!r}: use a TCP port between 1 and 65535 (HTTPS is 443)")
+        ip = str(site.get("ip", "*") or "*")
+        if ip != "*":
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                errors.append(f"{where}.ip is {ip!r}: use '*' (all addresses) or one IP address")
+        for hostname in hostnames:
+            ident = (ip, port if isinstance(port, int) else 0, str(hostname).lower())
+            if ident in seen and seen[ident] != name:
+                errors.append(f"{where}.hostnames: {hostname} on {ip}:{port} is also bound by site "
+                              f"{seen[ident]!r}: each ip:port:hostname may belong to one site only")
+            seen[ident] = name
+        pin = site.get("thumbprint")
+        if pin and not is_thumbprint(pin):
+            errors.append(f"{where}.thumbprint {pin!r} is not 40 hexadecimal characters: copy the "
+                          "certificate's SHA-1 thumbprint (spaces allowed) or leave it empty")
+        if source == "pfx":
+            errors.extend(_pfx_errors(where, site, hostnames, renew))
+    return errors
+
+
+def _pfx_errors(where: str, site: dict[str, t.Any], hostnames: list[str], renew: int) -> list[str]:
+    errors: list[str] = []
+    pfx = site.get("pfx_b64")
+    password = site.get("pfx_password")
+    if not pfx:
+        return [f"{where}.pfx_b64 is empty: with tls_certificate_source 'pfx' each site needs its PFX, "
+                "base64-encoded, from the vault (e.g. pfx_b64: \"{{ vault_tls_mcms_pfx_b64 }}\")"]
+    if not password:
+        return [f"{where}.pfx_password is empty: a PFX without a password is refused; export the PFX "
+                "with a password and keep it in the vault"]
+    try:
+        facts = pfx_facts(pfx, password)
+    except TlsError as exc:
+        return [f"{where}.pfx_b64 {exc}: check the vaulted PFX and {where}.pfx_password"]
+    if not facts["has_private_key"]:
+        errors.append(f"{where}.pfx_b64 holds no private key: export the PFX with its private key")
+    if renew >= facts["lifetime_days"]:
+        errors.append(f"tls_renew_before_days ({renew}) is not shorter than the lifetime of the certificate in "
+                      f"{where}.pfx_b64 ({facts['lifetime_days']} days): lower tls_renew_before_days")
+    missing = [h for h in hostnames if not any(hostname_matches(n, h) for n in facts["dns_names"])]
+    if missing:
+        errors.append(f"{where}.pfx_b64 holds a certificate for {', '.join(facts['dns_names'])} that does not "
+                      f"cover {', '.join(missing)}: issue a certificate with these names as SANs")
+    return errors
+
+
+# -- plan -----------------------------------------------------------------------------
+def _binding_key(ip: t.Any, port: t.Any, hostname: t.Any) -> tuple[str, int, str]:
+    return (str(ip or "*"), int(port), str(hostname or "").lower())
+
+
+def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.Any]] | None,
+                 iis_sites: list[dict[str, t.Any]] | None, now: t.Any, *, renew_before_days: int,
+                 store: str = "My", issuer: str | None = None,
+                 offered: dict[str, dict[str, t.Any]] | None = None) -> dict[str, t.Any]:
+    """What the role must do on one host, per managed site.
+
+    ``offered`` maps a site name to the facts of the certificate the role can
+    import for it (the vaulted PFX, or the one the controller CA holds): when it
+    is not in the store yet and would be selected over the current one, the
+    site needs an import.  For each site the plan gives:
+
+    * ``selected``: the certificate the site should be bound to now (or None);
+    * ``issue``: a new certificate must be issued/imported (none usable, or the
+      selected one expires within ``renew_before_days``);
+    * ``bindings``: the desired https bindings, and ``rebind`` the ones whose
+      certificate differs (or that are missing) on the host;
+    * ``bound``: thumbprints currently bound by this site's https bindings;
+    * ``removable``: replaced certificates for the same names that no binding
+      on the host uses any more.
+    """
+    moment = parse_time(now)
+    store_cmp = store.lower()
+    iis_by_name = {str(s.get("name")): s for s in iis_sites or []}
+    bound_anywhere: set[str] = set()
+    for iis_site in iis_sites or []:
+        for binding in iis_site.get("bindings") or []:
+            if binding.get("certificate_hash"):
+                bound_anywhere.add(normalize_thumbprint(binding["certificate_hash"]))
+    present = {normalize_thumbprint(c.get("thumbprint")) for c in certificates or []}
+    plan_sites = []
+    for site in sites:
+        name = site["name"]
+        hostnames = list(site.get("hostnames") or [])
+        port = int(site.get("port", 443))
+        ip = str(site.get("ip") or "*")
+        selected = select_certificate(certificates, hostnames, moment, site.get("thumbprint"), issuer)
+        offer = (offered or {}).get(name)
+        offer_thumb = normalize_thumbprint(offer.get("thumbprint")) if offer else None
+        import_offer = False
+        if offer and offer_thumb not in present and not site.get("thumbprint"):
+            offer_ok = select_certificate([dict(offer, has_private_key=True)], hostnames, moment, None, issuer)
+            if offer_ok and (selected is None or offer_ok["days_left"] > selected["days_left"]):
+                import_offer = True
+        renewal_due = selected is not None and selected["days_left"] <= renew_before_days
+        reason = None
+        if selected is None:
+            reason = "no valid certificate with a private key covers " + ", ".join(hostnames)
+        elif renewal_due:
+            reason = f"certificate {selected['thumbprint']} expires in {selected['days_left']} days"
+        iis_site = iis_by_name.get(name)
+        current = {}
+        for binding in (iis_site or {}).get("bindings") or []:
+            if str(binding.get("protocol", "")).lower() == "https":
+                current[_binding_key(binding.get("ip"), binding.get("port", 0), binding.get("hostname"))] = binding
+        desired, rebind, bound = [], [], set()
+        for hostname in hostnames:
+            key = _binding_key(ip, port, hostname)
+            have = current.get(key)
+            if have and have.get("certificate_hash"):
+                bound.add(normalize_thumbprint(have["certificate_hash"]))
+            if selected is None:
+                continue
+            want = {"protocol": "https", "ip": ip, "port": port, "hostname": hostname, "use_sni": True,
+                    "certificate_hash": selected["thumbprint"], "certificate_store_name": store}
+            desired.append(want)
+            if (have is None or normalize_thumbprint(have.get("certificate_hash")) != selected["thumbprint"]
+                    or str(have.get("certificate_store_name") or "").lower() != store_cmp
+                    or not have.get("use_sni")):
+                rebind.append(dict(want, previous=normalize_thumbprint(have.get("certificate_hash"))
+                                   if have else None))
+        removable = []
+        if selected is not None and not rebind:
+            for cert in certificates or []:
+                thumb = normalize_thumbprint(cert.get("thumbprint"))
+                names = sorted(str(n).lower() for n in cert.get("dns_names") or [])
+                if (thumb != selected["thumbprint"] and thumb not in bound_anywhere
+                        and names == sorted(h.lower() for h in hostnames)
+                        and _cert_time(cert, "valid_to") <= _cert_time(selected, "valid_to")):
+                    removable.append(thumb)
+        plan_sites.append({
+            "name": name,
+            "hostnames": hostnames,
+            "site_exists": iis_site is not None,
+            "selected": selected,
+            "issue": selected is None or renewal_due or import_offer,
+            "import_offer": import_offer,
+            "reason": reason if reason else ("a newer certificate is available" if import_offer else None),
+            "rejected": explain_rejections(certificates, hostnames, moment, issuer),
+            "bindings": desired,
+            "rebind": rebind,
+            "bound": sorted(bound),
+            "removable": sorted(removable),
+        })
+    return {
+        "sites": plan_sites,
+        "issue": [s["name"] for s in plan_sites if s["issue"]],
+        "rebind": [s["name"] for s in plan_sites if s["rebind"]],
+        "removable": sorted({t for s in plan_sites for t in s["removable"]}),
+        "missing_sites": [s["name"] for s in plan_sites if not s["site_exists"]],
+    }
+
+
+# -- expiry report -------------------------------------------------------------------------
+def expiry_report(host: str, iis_sites: list[dict[str, t.Any]] | None, certificates: list[dict[str, t.Any]] | None,
+                  now: t.Any, *, warn_days: int, fail_days: int) -> dict[str, t.Any]:
+    """Days left of every certificate bound by an https binding on ``host``.
+
+    Returns ``rows`` (one per binding), ``warnings`` (below ``warn_days``) and
+    ``failures`` (at or below ``fail_days``, expired, or bound to a certificate
+    that is not in the store), each message naming host, site and certificate.
+    """
+    moment = parse_time(now)
+    by_thumb = {normalize_thumbprint(c.get("thumbprint")): c for c in certificates or []}
+    rows, warnings, failures = [], [], []
+    for site in sorted(iis_sites or [], key=lambda s: str(s.get("name"))):
+        for binding in site.get("bindings") or []:
+            thumb = normalize_thumbprint(binding.get("certificate_hash"))
+            if str(binding.get("protocol", "")).lower() != "https" or not thumb:
+                continue
+            where = (f"{host}: site {site.get('name')} binding "
+                     f"{binding.get('ip') or '*'}:{binding.get('port')}:{binding.get('hostname') or ''}")
+            cert = by_thumb.get(thumb)
+            if cert is None:
+                row = {"site": site.get("name"), "hostname": binding.get("hostname"), "port": binding.get("port"),
+                       "thumbprint": thumb, "subject": None, "valid_to": None, "days_left": None,
+                       "status": "missing"}
+                failures.append(f"{where} uses certificate {thumb}, which is not in the store")
+                rows.append(row)
+                continue
+            left = days_left(cert, moment)
+            status = "ok"
+            label = f"certificate {thumb} ({cert.get('subject')})"
+            if left < 0:
+                status = "expired"
+                failures.append(f"{where} uses {label}, which expired {-left} days ago")
+            elif left <= fail_days:
+                status = "critical"
+                failures.append(f"{where} uses {label}, which expires in {left} days "
+                                f"(at or below tls_expiry_fail_days={fail_days})")
+            elif left <= warn_days:
+                status = "warning"
+                warnings.append(f"{where} uses {label}, which expires in {left} days "
+                                f"(at or below tls_expiry_warn_days={warn_days})")
+            rows.append({"site": site.get("name"), "hostname": binding.get("hostname"), "port": binding.get("port"),
+                         "thumbprint": thumb, "subject": cert.get("subject"),
+                         "valid_to": cert.get("valid_to_iso8601") or _cert_time(cert, "valid_to").isoformat(),
+                         "days_left": left, "status": status})
+    return {"rows": rows, "warnings": warnings, "failures": failures}
+
+
+# -- SCHANNEL ----------------------------------------------------------------------------
+def schannel_values(*, protocols_enabled: list[str], protocols_disabled: list[str],
+                    ciphers_enabled: list[str], ciphers_disabled: list[str],
+                    hashes_enabled: list[str], hashes_disabled: list[str],
+                    key_exchanges: dict[str, dict[str, int]] | None = None,
+                    event_logging: int = 1) -> dict[str, dict[str, int]]:
+    """SCHANNEL subkey (relative to the SCHANNEL key, '' for itself) -> value name -> DWORD."""
+    keys: dict[str, dict[str, int]] = {"": {"EventLogging": int(event_logging)},
+                                       "Ciphers": {}, "CipherSuites": {}, "Hashes": {},
+                                       "KeyExchangeAlgorithms": {}, "Protocols": {}}
+    for proto in protocols_enabled:
+        keys[f"Protocols\\{proto}"] = {}
+        for side in ("Client", "Server"):
+            keys[f"Protocols\\{proto}\\{side}"] = {"DisabledByDefault": 0, "Enabled": 1}
+    for proto in protocols_disabled:
+        keys[f"Protocols\\{proto}"] = {}
+        for side in ("Client", "Server"):
+            keys[f"Protocols\\{proto}\\{side}"] = {"DisabledByDefault": 1, "Enabled": 0}
+    for cipher in ciphers_enabled:
+        keys[f"Ciphers\\{cipher}"] = {"Enabled": DWORD_ON}
+    for cipher in ciphers_disabled:
+        keys[f"Ciphers\\{cipher}"] = {"Enabled": 0}
+    for hash_name in hashes_enabled:
+        keys[f"Hashes\\{hash_name}"] = {"Enabled": DWORD_ON}
+    for hash_name in hashes_disabled:
+        keys[f"Hashes\\{hash_name}"] = {"Enabled": 0}
+    for kex, values in (key_exchanges or {}).items():
+        keys[f"KeyExchangeAlgorithms\\{kex}"] = {k: int(v) for k, v in values.items()}
+    return keys
+
+
+def _reg_sort(name: str) -> list[str]:
+    return [part.lower() for part in name.split("\\")]
+
+
+def schannel_reg(values: dict[str, dict[str, int]]) -> str:
+    """The SCHANNEL subtree as ``reg export`` writes it (CRLF, a blank line before each key).
+
+    ``community.windows.win_regmerge`` with ``compare_to`` set to the SCHANNEL
+    key compares this text line by line with ``reg export`` of the host's key,
+    so it lists every key of the subtree, in the order ``reg export`` uses
+    (subkeys sorted case-insensitively), with lower-case 8-digit DWORDs.
+    """
+    lines = ["Windows Registry Editor Version 5.00", ""]
+    for sub in sorted(values, key=_reg_sort):
+        lines.append(f"[{SCHANNEL_KEY}\\{sub}]" if sub else f"[{SCHANNEL_KEY}]")
+        for name, data in values[sub].items():
+            lines.append(f'"{name}"=dword:{int(data) & 0xFFFFFFFF:08x}')
+        lines.append("")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def schannel_drift(values: dict[str, dict[str, int]], stats: list[dict[str, t.Any]]) -> list[str]:
+    """Differences between desired SCHANNEL ``values`` and ``win_reg_stat`` results.
+
+    ``stats`` are the loop results of ``ansible.windows.win_reg_stat`` on each
+    managed key, each carrying ``item`` (the subkey) and ``exists``/``properties``.
+    """
+    drift: list[str] = []
+    by_key = {str(s.get("item")): s for s in stats}
+    for sub in sorted(values, key=_reg_sort):
+        stat = by_key.get(sub)
+        label = f"{SCHANNEL_PS_KEY}\\{sub}" if sub else SCHANNEL_PS_KEY
+        if stat is None:
+            continue
+        if not stat.get("exists"):
+            drift.append(f"{label} is missing")
+            continue
+        props = stat.get("properties") or {}
+        for name, want in values[sub].items():
+            prop = props.get(name)
+            have = None if prop is None else prop.get("raw_value", prop.get("value"))
+            if have is None:
+                drift.append(f"{label}\\{name} is missing (want {want})")
+            elif int(have) & 0xFFFFFFFF != int(want) & 0xFFFFFFFF:
+                drift.append(f"{label}\\{name} is {int(have)} (want {int(want)})")
+    return drift
