@@ -11,7 +11,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mcms.infra.plugins.filter.tls_inspect import (
     tls_certificate_facts,
     tls_input_errors,
+    tls_normalize_sites,
     tls_pfx_facts,
+    tls_pfx_offers,
 )
 
 HOST = "mcms.lab.example"
@@ -162,3 +164,19 @@ def test_good_pfx_passes() -> None:
 def test_input_errors_requires_a_dict() -> None:
     with pytest.raises(AnsibleFilterError):
         tls_input_errors(["tls_sites"])  # type: ignore[arg-type]
+
+
+def test_normalize_sites_fills_defaults() -> None:
+    sites = tls_normalize_sites([{"name": "MCMS", "hostnames": [HOST], "thumbprint": "ab cd" * 8 + "abcdabcd"}])
+    assert sites == [{"name": "MCMS", "hostnames": [HOST], "port": 443, "ip": "*", "app_pool": "MCMS",
+                      "key_reader": "IIS APPPOOL\\MCMS", "thumbprint": ("ABCD" * 8) + "ABCDABCD",
+                      "pfx_b64": "", "pfx_password": ""}]
+
+
+def test_pfx_offers_carry_no_secret() -> None:
+    cert = make_cert([HOST])
+    offers = tls_pfx_offers([{"name": "MCMS", "pfx_b64": pfx_b64(cert, "pw"), "pfx_password": "pw"},
+                             {"name": "Other", "pfx_b64": ""}])
+    assert list(offers) == ["MCMS"]
+    assert offers["MCMS"]["thumbprint"] == thumbprint(cert)
+    assert "pw" not in str(offers)

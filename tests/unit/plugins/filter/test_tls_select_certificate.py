@@ -116,7 +116,9 @@ def test_plan_rebinds_to_newer_and_keeps_old_until_unbound() -> None:
     site = plan["sites"][0]
     assert plan["issue"] == []
     assert site["rebind"] == [{"protocol": "https", "ip": "*", "port": 443, "hostname": HOST, "use_sni": True,
-                               "certificate_hash": B, "certificate_store_name": "My", "previous": A}]
+                               "certificate_hash": B, "certificate_store_name": "My"}]
+    assert site["previous"] == [{"protocol": "https", "ip": "*", "port": 443, "hostname": HOST, "use_sni": True,
+                                 "certificate_hash": A, "certificate_store_name": "My"}]
     assert plan["removable"] == [], "the old certificate is still bound"
 
 
@@ -142,7 +144,7 @@ def test_plan_detects_binding_moved_to_another_certificate() -> None:
     certs = [info_entry(A, [HOST], days_left=300), info_entry(B, [HOST], days_left=100)]
     plan = tls_plan([SITE], certs, [iis_site("MCMS", [https(HOST, B)])], NOW)
     assert plan["rebind"] == ["MCMS"]
-    assert plan["sites"][0]["rebind"][0]["previous"] == B
+    assert plan["sites"][0]["previous"][0]["certificate_hash"] == B
 
 
 def test_plan_rebinds_when_store_or_sni_differs() -> None:
@@ -172,3 +174,20 @@ def test_plan_reports_missing_site_and_rejections() -> None:
 def test_plan_bad_site_is_a_filter_error() -> None:
     with pytest.raises(AnsibleFilterError, match="tls_plan"):
         tls_plan([{"hostnames": [HOST]}], [], [], NOW)
+
+
+def test_plan_new_binding_has_no_previous_and_keeps_site_state() -> None:
+    iis = [dict(iis_site("MCMS", []), state="Stopped")]
+    plan = tls_plan([SITE], [info_entry(A, [HOST], days_left=300)], iis, NOW)
+    site = plan["sites"][0]
+    assert site["previous"] == []
+    assert site["state"] == "stopped", "binding a stopped site must not start it"
+    assert site["key_reader"] == "IIS APPPOOL\\MCMS"
+
+
+def test_plan_key_reader_follows_app_pool() -> None:
+    site = dict(SITE, app_pool="MCMSPool")
+    plan = tls_plan([site], [], [], NOW)
+    assert plan["sites"][0]["key_reader"] == "IIS APPPOOL\\MCMSPool"
+    site = dict(SITE, key_reader="LAB\\gmsa_mcms$")
+    assert tls_plan([site], [], [], NOW)["sites"][0]["key_reader"] == "LAB\\gmsa_mcms$"

@@ -32,6 +32,19 @@ def tls_pfx_facts(pfx_b64: str, password: str | None) -> dict[str, t.Any]:
         raise AnsibleFilterError(f"tls_pfx_facts: the PFX {exc}") from exc
 
 
+def tls_normalize_sites(sites: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """``tls_sites`` with every option filled in (app pool, key reader, normalised thumbprint)."""
+    return _tls.normalize_sites(sites)
+
+
+def tls_pfx_offers(sites: list[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """Site name -> facts of the site's vaulted PFX, for ``tls_plan``'s ``offered``."""
+    try:
+        return _tls.pfx_offers(sites)
+    except _tls.TlsError as exc:
+        raise AnsibleFilterError(f"tls_pfx_offers: the PFX {exc}") from exc
+
+
 def tls_input_errors(config: dict[str, t.Any]) -> list[str]:
     """Every problem in the ``tls`` role's variables (empty when the input is good)."""
     if not isinstance(config, dict):
@@ -42,4 +55,5 @@ def tls_input_errors(config: dict[str, t.Any]) -> list[str]:
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"tls_certificate_facts": tls_certificate_facts, "tls_pfx_facts": tls_pfx_facts,
-                "tls_input_errors": tls_input_errors}
+                "tls_input_errors": tls_input_errors, "tls_normalize_sites": tls_normalize_sites,
+                "tls_pfx_offers": tls_pfx_offers}

@@ -395,6 +395,35 @@ def _pfx_errors(where: str, site: dict[str, t.Any], hostnames: list[str], renew:
     return errors
 
 
+def normalize_sites(sites: list[dict[str, t.Any]] | None) -> list[dict[str, t.Any]]:
+    """``tls_sites`` with every option filled in and thumbprints normalised.
+
+    Role argument specs validate nested options but do not apply their
+    defaults, so the role normalises here once.
+    """
+    out = []
+    for site in sites or []:
+        entry = {"port": 443, "ip": "*", "app_pool": "", "key_reader": "", "thumbprint": "",
+                 "pfx_b64": "", "pfx_password": ""}
+        entry.update({k: v for k, v in site.items() if v is not None})
+        entry["app_pool"] = entry["app_pool"] or entry.get("name", "")
+        entry["key_reader"] = entry["key_reader"] or f"IIS APPPOOL\\{entry['app_pool']}"
+        entry["thumbprint"] = normalize_thumbprint(entry["thumbprint"])
+        entry["hostnames"] = list(entry.get("hostnames") or [])
+        out.append(entry)
+    return out
+
+
+def pfx_offers(sites: list[dict[str, t.Any]] | None) -> dict[str, dict[str, t.Any]]:
+    """Site name -> facts of its vaulted PFX (no secret in the result)."""
+    offers = {}
+    for site in sites or []:
+        if site.get("pfx_b64"):
+            facts = pfx_facts(site["pfx_b64"], site.get("pfx_password"))
+            offers[str(site["name"])] = {k: v for k, v in facts.items() if k != "chain"}
+    return offers
+
+
 # -- plan -----------------------------------------------------------------------------
 def _binding_key(ip: t.Any, port: t.Any, hostname: t.Any) -> tuple[str, int, str]:
     return (str(ip or "*"), int(port), str(hostname or "").lower())
@@ -454,22 +483,26 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
         for binding in (iis_site or {}).get("bindings") or []:
             if str(binding.get("protocol", "")).lower() == "https":
                 current[_binding_key(binding.get("ip"), binding.get("port", 0), binding.get("hostname"))] = binding
-        desired, rebind, bound = [], [], set()
+        desired, rebind, previous, bound = [], [], [], set()
         for hostname in hostnames:
             key = _binding_key(ip, port, hostname)
             have = current.get(key)
-            if have and have.get("certificate_hash"):
-                bound.add(normalize_thumbprint(have["certificate_hash"]))
+            have_thumb = normalize_thumbprint(have.get("certificate_hash")) if have else ""
+            if have_thumb:
+                bound.add(have_thumb)
             if selected is None:
                 continue
             want = {"protocol": "https", "ip": ip, "port": port, "hostname": hostname, "use_sni": True,
                     "certificate_hash": selected["thumbprint"], "certificate_store_name": store}
             desired.append(want)
-            if (have is None or normalize_thumbprint(have.get("certificate_hash")) != selected["thumbprint"]
+            if (have is None or have_thumb != selected["thumbprint"]
                     or str(have.get("certificate_store_name") or "").lower() != store_cmp
                     or not have.get("use_sni")):
-                rebind.append(dict(want, previous=normalize_thumbprint(have.get("certificate_hash"))
-                                   if have else None))
+                rebind.append(want)
+                if have_thumb:
+                    previous.append({"protocol": "https", "ip": ip, "port": port, "hostname": hostname,
+                                     "use_sni": bool(have.get("use_sni")), "certificate_hash": have_thumb,
+                                     "certificate_store_name": have.get("certificate_store_name") or store})
         removable = []
         if selected is not None and not rebind:
             for cert in certificates or []:
@@ -479,10 +512,14 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
                         and names == sorted(h.lower() for h in hostnames)
                         and _cert_time(cert, "valid_to") <= _cert_time(selected, "valid_to")):
                     removable.append(thumb)
+        app_pool = site.get("app_pool") or (iis_site or {}).get("application_pool") or name
         plan_sites.append({
             "name": name,
             "hostnames": hostnames,
+            "port": port,
             "site_exists": iis_site is not None,
+            "state": str((iis_site or {}).get("state") or "Started").lower(),
+            "key_reader": site.get("key_reader") or f"IIS APPPOOL\\{app_pool}",
             "selected": selected,
             "issue": selected is None or renewal_due or import_offer,
             "import_offer": import_offer,
@@ -490,6 +527,7 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
             "rejected": explain_rejections(certificates, hostnames, moment, issuer),
             "bindings": desired,
             "rebind": rebind,
+            "previous": previous,
             "bound": sorted(bound),
             "removable": sorted(removable),
         })
