@@ -350,7 +350,8 @@ def cmd_drift(args: argparse.Namespace, resolver: HostResolver) -> int:
 def cmd_fault(args: argparse.Namespace, resolver: HostResolver) -> int:
     store = resolver.store(args.host)
     if args.fault_cmd == "add":
-        fault = faults_mod.add_fault(store, args.kind, args.target, at=args.at, status=args.status)
+        fault = faults_mod.add_fault(store, args.kind, args.target, at=args.at, after=args.after, status=args.status,
+                                     message=args.message)
         print(f"{args.host}: fault added: {json.dumps(fault, sort_keys=True)}")
     elif args.fault_cmd == "list":
         faults = faults_mod.list_faults(store)
@@ -385,8 +386,17 @@ def cmd_stats(args: argparse.Namespace, resolver: HostResolver) -> int:
 def cmd_fidelity(args: argparse.Namespace, resolver: HostResolver | None) -> int:
     from . import fidelity
 
-    ignore = [k for k in (args.ignore_keys or "").split(",") if k]
-    report = fidelity.compare_files(args.real, args.sim, ignore_keys=ignore)
+    ignore = [k.strip() for k in (args.ignore_keys or "").split(",") if k.strip()]
+    host_map = {}
+    for pair in args.map_host or []:
+        real, sep, sim = pair.partition("=")
+        if not sep or not real or not sim:
+            raise CliError(f"--map-host takes REAL=SIM (got {pair!r})")
+        host_map[real] = sim
+    try:
+        report = fidelity.compare_files(args.real, args.sim, ignore_keys=ignore, host_map=host_map)
+    except fidelity.RecordingError as exc:
+        raise CliError(str(exc)) from exc
     print(json.dumps(report.as_dict(), indent=2, sort_keys=True) if args.json else report.format())
     return 0 if report.identical else 1
 
@@ -460,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("kind", choices=sorted(faults_mod.KINDS))
     fa.add_argument("target", nargs="?")
     fa.add_argument("--at", type=int, help="drop_connection: the Nth round trip from now (1 = the next)")
+    fa.add_argument("--after", type=int, help="drop_connection: every round trip after the Nth from now")
     fa.add_argument("--status", type=int, help="app_health: HTTP status /health answers (default 500)")
+    fa.add_argument("--message", help="service_start/app_pool_start/site_start: the error the start reports")
     fl = fsub.add_parser("list", help="list the host's faults")
     fl.add_argument("--json", action="store_true")
     fr = fsub.add_parser("remove", help="remove the faults of one kind (and target)")
@@ -480,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     fc = fsub.add_parser("compare", help="list every difference between two recorder files")
     fc.add_argument("real", help="recording of the run against the real Windows host(s)")
     fc.add_argument("sim", help="recording of the same playbook against winsim")
-    fc.add_argument("--ignore-keys", help="comma-separated returned keys to ignore")
+    fc.add_argument("--ignore-keys", help="comma-separated returned keys to ignore, e.g. invocation")
+    fc.add_argument("--map-host", action="append", metavar="REAL=SIM",
+                    help="compare real host REAL with simulated host SIM (repeatable)")
     fc.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fidelity)
     return parser
@@ -490,6 +504,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "fidelity":
+            return cmd_fidelity(args, None)
         resolver = HostResolver(state_dir=args.state_dir, inventory=args.inventory)
         return int(args.func(args, resolver))
     except (CliError, SimulatorError) as exc:

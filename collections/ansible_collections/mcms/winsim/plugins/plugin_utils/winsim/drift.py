@@ -21,6 +21,7 @@ import datetime as _dt
 import hashlib
 import re
 import typing as t
+from pathlib import Path
 
 from . import state as st
 
@@ -110,6 +111,66 @@ def _find_named(items: dict[str, t.Any], name: str, what: str) -> tuple[str, t.A
             return k, v
     known = ", ".join(sorted(items)) or "none"
     raise DriftError(f"no {what} named {name!r} (existing: {known})")
+
+
+def ensure_plugin_loader() -> None:
+    """Initialise ansible's plugin loader outside a playbook run (the CLI),
+    with this repository's collections first so that ``mcms.winsim`` itself
+    stays importable through the collection finder."""
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        # Everything of winsim that may be imported later is imported now,
+        # through the regular path finder, before the collection finder takes
+        # over the ansible_collections namespace.
+        from . import runner, spec  # noqa: F401
+        from .models import load_all
+
+        load_all()
+        root = Path(__file__).resolve().parents[6]  # .../collections (holds ansible_collections/mcms)
+        init_plugin_loader([str(root)])
+
+
+def module_source(fqcn: str) -> str:
+    """The installed upstream module's PowerShell source."""
+    from ansible.plugins.loader import module_loader
+
+    ensure_plugin_loader()
+    path = module_loader.find_plugin(fqcn, mod_type=".ps1")
+    if not path or not str(path).endswith(".ps1"):
+        raise DriftError(f"the upstream module {fqcn} is not installed")
+    with open(path, encoding="utf-8-sig") as fh:
+        return fh.read()
+
+
+def run_upstream(state: dict[str, t.Any], now: _dt.datetime, fqcn: str, args: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Do what an operator does by hand by running the module model itself:
+    the arguments are validated against the upstream spec and the model
+    edits ``state`` (in place) exactly as a playbook task would.  A failure
+    of the module becomes a :class:`DriftError`."""
+    from .models._base import SimulatorError
+    from .runner import run_model
+    from .spec import module_spec, validate
+
+    try:
+        spec = module_spec(fqcn, module_source(fqcn))
+        validated = validate(spec, dict(args), fqcn.rsplit(".", 1)[-1])
+        result, new_state, _warnings, _deprecations = run_model(
+            fqcn=fqcn, params=validated.params, state=state, hostname=str(state.get("host", {}).get("hostname", "")),
+            now=now)
+    except SimulatorError as exc:
+        raise DriftError(str(exc).removeprefix("winsim: ")) from exc
+    except Exception as exc:  # ModuleFailed from argument validation
+        msg = getattr(exc, "msg", None)
+        if msg is None:
+            raise
+        raise DriftError(f"{fqcn}: {msg}") from exc
+    if result.get("failed"):
+        raise DriftError(f"{fqcn}: {result.get('msg')}")
+    state.clear()
+    state.update(new_state)
+    return result
 
 
 def _iis(state: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -258,7 +319,11 @@ def stop_app_pool(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> s
 def _parse_scalar(value: str) -> t.Any:
     import yaml
 
-    return yaml.safe_load(value) if value != "" else ""
+    if value == "":
+        return ""
+    parsed = yaml.safe_load(value)
+    # 00:20:00 is a TimeSpan string in IIS, not YAML's sexagesimal integer.
+    return value if ":" in value or isinstance(parsed, _dt.date) else parsed
 
 
 @drift("set-app-pool-attribute", section="iis",
@@ -270,8 +335,7 @@ def set_app_pool_attribute(state: dict[str, t.Any], now: _dt.datetime, *, name: 
     key, pool = _find_named(_iis(state)["app_pools"], name, "application pool")
     attrs = pool.setdefault("attributes", {})
     before = attrs.get(attribute)
-    parsed = _parse_scalar(value)
-    attrs[attribute] = str(parsed) if isinstance(parsed, _dt.time | _dt.date) else parsed
+    attrs[attribute] = _parse_scalar(value)
     return f"app pool {key}: {attribute} {before!r} -> {attrs[attribute]!r}"
 
 
@@ -308,113 +372,49 @@ def write_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str, content
 _REG_TYPES = ("string", "expandstring", "multistring", "dword", "qword", "binary", "none")
 
 
-def _reg_value(value: str, kind: str) -> t.Any:
-    if kind in ("dword", "qword"):
-        try:
-            number = int(value, 0)
-        except ValueError as exc:
-            raise DriftError(f"a {kind} value is an integer (got {value!r})") from exc
-        limit = 2 ** (32 if kind == "dword" else 64)
-        if not 0 <= number < limit:
-            raise DriftError(f"{value} does not fit in a {kind}")
-        return number
-    if kind == "multistring":
-        return value.split("\n") if value else []
-    if kind == "binary":
-        return [int(x, 16) for x in re.split(r"[\s,]+", value.strip()) if x]
-    return value
-
-
-_HIVES = {"hklm": "HKLM", "hkey_local_machine": "HKLM", "hkcu": "HKCU", "hkey_current_user": "HKCU",
-          "hkcr": "HKCR", "hkey_classes_root": "HKCR", "hku": "HKU", "hkey_users": "HKU", "hkcc": "HKCC",
-          "hkey_current_config": "HKCC"}
-
-
-def _reg_path(path: str) -> str:
-    p = path.replace("/", "\\").strip("\\")
-    hive, _, rest = p.partition("\\")
-    hive = hive.rstrip(":").lower()
-    if hive not in _HIVES:
-        raise DriftError(f"registry path must start with a hive such as HKLM: (got {path!r})")
-    return f"{_HIVES[hive]}:\\{rest}" if rest else f"{_HIVES[hive]}:"
-
-
-def _registry_keys(state: dict[str, t.Any]) -> dict[str, t.Any]:
-    reg = _section(state, "registry")
-    keys = reg.get("keys") if isinstance(reg, dict) and isinstance(reg.get("keys"), dict) else reg
-    if not isinstance(keys, dict):
-        raise DriftError("the registry section has an unknown layout")
-    return keys
-
-
-def _find_reg_key(keys: dict[str, t.Any], path: str) -> tuple[str, dict[str, t.Any]] | None:
-    for k, v in keys.items():
-        if k.lower() == path.lower():
-            return k, v
-    return None
-
-
-@drift("set-registry", section="registry", help="Create or change a registry value (reg add); the key is created.",
+@drift("set-registry", section="registry",
+       help="Create or change a registry value (reg add); missing keys are created (runs win_regedit's model).",
        args=[Arg("key", "registry key, e.g. HKLM:\\SOFTWARE\\MCMS"), Arg("name", "value name ('' for the default)"),
-             Arg("value", "data (dword/qword: integer; multistring: lines; binary: hex bytes)"),
+             Arg("value", "data (dword/qword: integer, 0x.. allowed; multistring: comma-separated; "
+                          "binary: hex bytes such as 0x01,0x02)"),
              Arg("--type", "value type", required=False, default="string", choices=_REG_TYPES)])
 def set_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str, value: str,
                  type: str = "string") -> str:
-    keys = _registry_keys(state)
-    path = _reg_path(key)
-    found = _find_reg_key(keys, path)
-    if found is None:
-        created = []
-        hive, _, rest = path.partition("\\")
-        current = hive
-        for part in [p for p in rest.split("\\") if p]:
-            current = f"{current}\\{part}"
-            if _find_reg_key(keys, current) is None:
-                keys[current] = {"values": {}}
-                created.append(current)
-        found = _find_reg_key(keys, path)
-        assert found is not None
-    k, entry = found
-    values = entry.setdefault("values", {})
-    existing = next((n for n in values if n.lower() == name.lower()), name)
-    before = values.get(existing)
-    values[existing] = {"type": type, "data": _reg_value(value, type)}
-    return f"registry {k}\\{existing or '(Default)'}: {before!r} -> {values[existing]!r}"
+    data: t.Any = value
+    if type == "multistring":
+        data = value.split(",") if value else []
+    result = run_upstream(state, now, "ansible.windows.win_regedit",
+                          {"path": key, "name": name, "data": data, "type": type, "state": "present"})
+    what = "changed" if result.get("changed") else "already set"
+    return f"registry {key}\\{name or '(Default)'} = {value!r} ({type}): {what}"
 
 
 @drift("remove-registry", section="registry",
        help="Delete a registry value, or the whole key and its subkeys when NAME is omitted.",
        args=[Arg("key", "registry key"), Arg("name", "value name", required=False)])
 def remove_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str | None = None) -> str:
-    keys = _registry_keys(state)
-    path = _reg_path(key)
-    found = _find_reg_key(keys, path)
-    if found is None:
-        raise DriftError(f"no registry key {path}")
-    k, entry = found
+    args: dict[str, t.Any] = {"path": key, "state": "absent"}
     if name is None:
-        prefix = k.lower() + "\\"
-        gone = [kk for kk in keys if kk.lower() == k.lower() or kk.lower().startswith(prefix)]
-        for kk in gone:
-            del keys[kk]
-        return f"registry key {k} removed ({len(gone)} key(s))"
-    values = entry.get("values") or {}
-    existing = next((n for n in values if n.lower() == name.lower()), None)
-    if existing is None:
-        raise DriftError(f"registry key {k} has no value {name!r} (existing: {', '.join(sorted(values)) or 'none'})")
-    del values[existing]
-    return f"registry {k}\\{existing}: removed"
+        args["delete_key"] = True
+    else:
+        args["name"] = name
+    result = run_upstream(state, now, "ansible.windows.win_regedit", args)
+    if not result.get("changed"):
+        raise DriftError(f"nothing to remove at {key}" + (f" (value {name!r})" if name is not None else ""))
+    return f"registry {key}" + (f"\\{name}" if name is not None else "") + ": removed"
 
 
 # -- services and features ---------------------------------------------------------
 
-@drift("stop-service", section="services", help="Stop a Windows service (Stop-Service).",
+@drift("stop-service", section="services",
+       help="Stop a Windows service and the services that depend on it (Stop-Service -Force).",
        args=[Arg("name", "service name")])
 def stop_service(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
     key, svc = _find_named(_section(state, "services"), name, "service")
     before = svc.get("state")
-    svc["state"] = "stopped"
-    return f"service {key}: state {before} -> stopped"
+    run_upstream(state, now, "ansible.windows.win_service",
+                 {"name": svc.get("name", key), "state": "stopped", "force_dependent_services": True})
+    return f"service {svc.get('name', key)}: state {before} -> stopped"
 
 
 @drift("set-service-start-mode", section="services", help="Change a service's start mode (sc config start=).",
@@ -423,49 +423,53 @@ def stop_service(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> st
 def set_service_start_mode(state: dict[str, t.Any], now: _dt.datetime, *, name: str, start_mode: str) -> str:
     key, svc = _find_named(_section(state, "services"), name, "service")
     before = svc.get("start_mode")
-    svc["start_mode"] = start_mode
-    return f"service {key}: start_mode {before} -> {start_mode}"
+    run_upstream(state, now, "ansible.windows.win_service", {"name": svc.get("name", key), "start_mode": start_mode})
+    return f"service {svc.get('name', key)}: start_mode {before} -> {start_mode}"
 
 
-@drift("remove-feature", section="features", help="Uninstall a Windows feature (Uninstall-WindowsFeature).",
+@drift("remove-feature", section="features",
+       help="Uninstall a Windows feature and what depends on it (Uninstall-WindowsFeature).",
        args=[Arg("name", "feature name, e.g. Web-WebSockets")])
 def remove_feature(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
     key, feature = _find_named(_section(state, "features"), name, "feature")
-    if isinstance(feature, dict):
-        before = feature.get("installed")
-        feature["installed"] = False
-        if "install_state" in feature:
-            feature["install_state"] = "Available"
-        return f"feature {key}: installed {before} -> False"
-    raise DriftError("the features section has an unknown layout")
+    if feature.get("install_state") != "Installed":
+        raise DriftError(f"feature {key} is not installed ({feature.get('install_state')})")
+    result = run_upstream(state, now, "ansible.windows.win_feature", {"name": [key], "state": "absent"})
+    removed = [f.get("name") for f in result.get("feature_result") or []]
+    return f"feature {key}: uninstalled ({', '.join(map(str, removed)) or key})"
 
 
 # -- firewall ------------------------------------------------------------------------
 
-def _firewall_rules(state: dict[str, t.Any]) -> dict[str, t.Any]:
+def _firewall_rules(state: dict[str, t.Any], name: str) -> list[dict[str, t.Any]]:
     fw = _section(state, "firewall")
-    rules = fw.get("rules") if isinstance(fw, dict) and "rules" in fw else fw
-    if not isinstance(rules, dict):
+    rules = fw.get("rules") if isinstance(fw, dict) else None
+    if not isinstance(rules, list):
         raise DriftError("the firewall section has an unknown layout")
-    return rules
+    found = [r for r in rules if str(r.get("name") or "").lower() == name.lower()]
+    if not found:
+        names = sorted({str(r.get("name")) for r in rules})
+        raise DriftError(f"no firewall rule named {name!r} ({len(names)} rules exist; e.g. {', '.join(names[:5])})")
+    return found
 
 
-@drift("remove-firewall-rule", section="firewall", help="Delete a Windows Firewall rule (Remove-NetFirewallRule).",
+@drift("remove-firewall-rule", section="firewall",
+       help="Delete the Windows Firewall rules with this name (Remove-NetFirewallRule -DisplayName).",
        args=[Arg("name", "rule name")])
 def remove_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    rules = _firewall_rules(state)
-    key, _rule = _find_named(rules, name, "firewall rule")
-    del rules[key]
-    return f"firewall rule {key}: removed"
+    found = _firewall_rules(state, name)
+    rules = state["firewall"]["rules"]
+    rules[:] = [r for r in rules if not any(r is f for f in found)]
+    return f"firewall rule {name}: {len(found)} rule(s) removed"
 
 
-@drift("disable-firewall-rule", section="firewall", help="Disable a Windows Firewall rule.",
+@drift("disable-firewall-rule", section="firewall", help="Disable the Windows Firewall rules with this name.",
        args=[Arg("name", "rule name")])
 def disable_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, rule = _find_named(_firewall_rules(state), name, "firewall rule")
-    before = rule.get("enabled")
-    rule["enabled"] = False
-    return f"firewall rule {key}: enabled {before} -> False"
+    found = _firewall_rules(state, name)
+    for rule in found:
+        rule["enabled"] = False
+    return f"firewall rule {name}: {len(found)} rule(s) disabled"
 
 
 # -- certificates --------------------------------------------------------------------
@@ -618,31 +622,24 @@ def set_recovery_model(state: dict[str, t.Any], now: _dt.datetime, *, database: 
 
 # -- accounts ------------------------------------------------------------------------
 
-@drift("remove-group-member", section="groups", help="Remove a member from a local group.",
+@drift("remove-group-member", section="groups",
+       help="Remove a member from a local group (runs win_group_membership's model).",
        args=[Arg("group", "local group name"), Arg("member", "member, e.g. WEB01\\svc_mcms")])
 def remove_group_member(state: dict[str, t.Any], now: _dt.datetime, *, group: str, member: str) -> str:
-    key, grp = _find_named(_section(state, "groups"), group, "local group")
-    members = grp.get("members")
-    if not isinstance(members, list):
-        raise DriftError("the groups section has an unknown layout")
-    match = next((m for m in members if str(m).lower() == member.lower()
-                  or str(m).lower().rsplit("\\", 1)[-1] == member.lower()), None)
-    if match is None:
-        raise DriftError(f"{member} is not a member of {key} (members: {', '.join(map(str, members)) or 'none'})")
-    members.remove(match)
-    return f"group {key}: member {match} removed"
+    _find_named(_section(state, "groups"), group, "local group")
+    result = run_upstream(state, now, "ansible.windows.win_group_membership",
+                          {"name": group, "members": [member], "state": "absent"})
+    if not result.get("changed"):
+        raise DriftError(f"{member} is not a member of {group}")
+    return f"group {group}: member {member} removed"
 
 
-@drift("revoke-user-right", section="user_rights", help="Take a user right away from an account (secpol.msc).",
+@drift("revoke-user-right", section="user_rights",
+       help="Take a user right away from an account (secpol.msc; runs win_user_right's model).",
        args=[Arg("right", "right constant, e.g. SeServiceLogonRight"), Arg("account", "account")])
 def revoke_user_right(state: dict[str, t.Any], now: _dt.datetime, *, right: str, account: str) -> str:
-    key, holders = _find_named(_section(state, "user_rights"), right, "user right")
-    if not isinstance(holders, list):
-        raise DriftError("the user_rights section has an unknown layout")
-    match = next((h for h in holders if str(h).lower() == account.lower()
-                  or str(h).lower().rsplit("\\", 1)[-1] == account.lower()), None)
-    if match is None:
-        raise DriftError(f"{account} does not hold {key}")
-    holders.remove(match)
-    return f"user right {key}: {match} removed"
-
+    result = run_upstream(state, now, "ansible.windows.win_user_right",
+                          {"name": right, "users": [account], "action": "remove"})
+    if not result.get("changed"):
+        raise DriftError(f"{account} does not hold {right}")
+    return f"user right {right}: {account} removed"

@@ -10,15 +10,21 @@ kind                target                       effect (who honours it)
 ==================  ===========================  ==================================================
 ``service_start``   service name                 starting the service fails (service models)
 ``app_pool_start``  IIS application pool name    starting the pool fails (IIS models)
+``site_start``      IIS site name                starting the site fails (IIS models)
 ``app_health``      IIS site name                ``/health`` answers ``status`` (default 500)
                                                  instead of 200 (HTTP model)
 ``drop_connection`` (none)                       the connection drops on the ``at``-th round trip
-                                                 counted from the injection (1 = the next one);
+                                                 counted from the injection (1 = the next one), or
+                                                 on every round trip after the ``after``-th;
                                                  ``base`` records the host's round-trip total when
                                                  the fault was added (runner)
 ``disk_full``       drive, e.g. ``C:``           every write to the drive fails with a full disk
                                                  (file-system helpers / models)
 ==================  ===========================  ==================================================
+
+The start faults take an optional ``message``: the error text the failed
+start reports instead of the real default (``service_start``, ``app_pool_start``,
+``site_start``).
 
 Targets are matched case-insensitively (``Faults.find`` in ``models/_base.py``),
 as Windows names are.  Every edit of the sidecar holds the host's lock.
@@ -50,9 +56,10 @@ class FaultKind:
 KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("service_start", "service name", "starting the service fails"),
     FaultKind("app_pool_start", "application pool name", "starting the IIS application pool fails"),
+    FaultKind("site_start", "site name", "starting the IIS site fails"),
     FaultKind("app_health", "site name", "the site's /health answers HTTP <status> (default 500)"),
-    FaultKind("drop_connection", None, "the connection drops on the Nth round trip from now (--at N)",
-              needs_at=True),
+    FaultKind("drop_connection", None, "the connection drops on the Nth round trip from now (--at N), or on "
+              "every round trip after the Nth (--after N)", needs_at=True),
     FaultKind("disk_full", "drive (C:, D: ...)", "writes to the drive fail: the disk is full"),
 )}
 
@@ -66,8 +73,11 @@ def _normalise_drive(value: str) -> str:
     return m.group(1).upper() + ":"
 
 
-def make_fault(kind: str, target: str | None = None, *, at: int | None = None, status: int | None = None,
-               base: int = 0) -> dict[str, t.Any]:
+_MESSAGE_KINDS = ("service_start", "app_pool_start", "site_start")
+
+
+def make_fault(kind: str, target: str | None = None, *, at: int | None = None, after: int | None = None,
+               status: int | None = None, message: str | None = None, base: int = 0) -> dict[str, t.Any]:
     """Build and validate one fault record."""
     spec = KINDS.get(kind)
     if spec is None:
@@ -81,12 +91,24 @@ def make_fault(kind: str, target: str | None = None, *, at: int | None = None, s
             raise SimulatorError(f"winsim: fault {kind} needs a target ({spec.target})")
         fault["target"] = _normalise_drive(target) if kind == "disk_full" else str(target).strip()
     if spec.needs_at:
-        if at is None or at < 1:
-            raise SimulatorError(f"winsim: fault {kind} needs --at N with N >= 1 (the Nth round trip from now)")
-        fault["at"] = int(at)
+        if (at is None) == (after is None):
+            raise SimulatorError(f"winsim: fault {kind} needs exactly one of --at N (the Nth round trip from now) "
+                                 "or --after N (every round trip after the Nth)")
+        if at is not None:
+            if at < 1:
+                raise SimulatorError(f"winsim: --at must be 1 or more (got {at})")
+            fault["at"] = int(at)
+        if after is not None:
+            if after < 0:
+                raise SimulatorError(f"winsim: --after must be 0 or more (got {after})")
+            fault["after"] = int(after)
         fault["base"] = int(base)
-    elif at is not None:
-        raise SimulatorError(f"winsim: fault {kind} takes no --at")
+    elif at is not None or after is not None:
+        raise SimulatorError(f"winsim: fault {kind} takes no --at/--after")
+    if message is not None:
+        if kind not in _MESSAGE_KINDS:
+            raise SimulatorError(f"winsim: fault {kind} takes no --message")
+        fault["message"] = str(message)
     if kind == "app_health":
         code = 500 if status is None else int(status)
         if not 100 <= code <= 599:
@@ -102,7 +124,7 @@ def _same(a: dict[str, t.Any], b: dict[str, t.Any]) -> bool:
 
 
 def add_fault(store: HostStore, kind: str, target: str | None = None, *, at: int | None = None,
-              status: int | None = None) -> dict[str, t.Any]:
+              after: int | None = None, status: int | None = None, message: str | None = None) -> dict[str, t.Any]:
     """Inject a fault.  A fault of the same kind and target replaces the
     previous one, so injecting twice does not stack."""
     with store.locked():
@@ -110,7 +132,7 @@ def add_fault(store: HostStore, kind: str, target: str | None = None, *, at: int
         base = 0
         if spec is not None and spec.needs_at:
             base = int(store.load_stats().get("total", {}).get("round_trips", 0))
-        fault = make_fault(kind, target, at=at, status=status, base=base)
+        fault = make_fault(kind, target, at=at, after=after, status=status, message=message, base=base)
         faults = [f for f in store.load_faults() if not _same(f, fault)]
         faults.append(fault)
         store.save_faults(faults)
