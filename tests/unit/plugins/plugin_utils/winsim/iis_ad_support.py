@@ -125,11 +125,13 @@ def fresh(hostname: str = "web01") -> dict[str, t.Any]:
 
 
 def iis_host(hostname: str = "web01") -> dict[str, t.Any]:
-    """A fresh host with the Web-Server role installed (IIS baseline)."""
-    from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.models import iis
-
+    """A fresh host on which the Web-Server role was installed through the
+    ``ansible.windows.win_feature`` model (IIS baseline, services,
+    applicationHost.config)."""
     host = st.fresh_state(hostname)
-    iis.ensure_iis_baseline(host, WHEN)
+    r = run("ansible.windows.win_feature", host, name=["Web-Server"], now=NOW)
+    assert not r.failed, r.result
+    assert host["iis"]["installed"] is True
     return host
 
 

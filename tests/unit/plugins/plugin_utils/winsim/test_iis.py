@@ -24,6 +24,7 @@ APP_INFO = "microsoft.iis.web_application_info"
 VDIR = "microsoft.iis.virtual_directory"
 VDIR_INFO = "microsoft.iis.virtual_directory_info"
 AUTH = "microsoft.iis.authentication"
+APPHOST = "C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config"
 DICT = "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
 THUMB = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
 
@@ -103,27 +104,37 @@ def test_baseline_default_web_site() -> None:
     assert site["bindings"][0]["protocol"] == "http"
 
 
-def test_baseline_writes_content_and_application_host_config() -> None:
+def test_baseline_through_win_feature_writes_application_host_config() -> None:
     h = iis_host()
-    assert st.exists(h, "C:\\inetpub\\wwwroot\\iisstart.htm")
-    root = ET.fromstring(st.read_file(h, iis.APPLICATION_HOST_CONFIG))
-    headers = root.find("system.webServer/httpProtocol/customHeaders")
-    assert headers is not None
-    assert [a.get("name") for a in headers.findall("add")] == ["X-Powered-By"]
-    assert root.find("system.webServer/directoryBrowse").get("enabled") == "false"
-    assert root.find("system.applicationHost/sites/siteDefaults") is not None
+    root = ET.fromstring(st.read_file(h, APPHOST))
+    assert root.find("system.webServer/httpProtocol/customHeaders") is not None
+    assert st.exists(h, "C:\\inetpub\\wwwroot")
 
 
-def test_baseline_is_idempotent_and_removable() -> None:
+def test_baseline_is_idempotent() -> None:
     h = iis_host()
     snapshot = copy.deepcopy(h)
     assert iis.ensure_iis_baseline(h, WHEN) is False
     assert h == snapshot
+
+
+def test_baseline_on_bare_state_and_removal() -> None:
+    h = fresh()
+    assert iis.ensure_iis_baseline(h, WHEN) is True
+    assert st.exists(h, "C:\\inetpub\\wwwroot")
+    assert list(h["iis"]["sites"]) == ["Default Web Site"]
     assert iis.remove_iis(h) is True
-    assert h["iis"]["installed"] is False
-    assert not st.exists(h, iis.APPLICATION_HOST_CONFIG)
-    assert st.exists(h, "C:\\inetpub\\wwwroot\\iisstart.htm")
+    assert h["iis"] == {"installed": False, "app_pools": {}, "sites": {}, "authentication": {}}
+    assert st.exists(h, "C:\\inetpub\\wwwroot")
     assert iis.remove_iis(h) is False
+
+
+def test_web_server_removal_through_win_feature_clears_iis() -> None:
+    h = iis_host()
+    r = run("ansible.windows.win_feature", h, name=["Web-Server"], state="absent")
+    assert r.changed
+    assert h["iis"]["installed"] is False
+    assert h["iis"]["sites"] == {}
 
 
 # -- web_app_pool ----------------------------------------------------------------------------------

@@ -52,11 +52,11 @@ directory); :func:`effective_authentication` resolves inheritance
 401 on paths where anonymous authentication is off.  :func:`resolve_url`
 maps a URL path to its application, app pool and physical path.
 
-``C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config`` is written
-by :func:`ensure_iis_baseline` as a real XML file for the global settings
-that roles edit with ``community.windows.win_xml`` (custom headers, request
-filtering, directory browsing, ``siteDefaults``); sites and pools themselves
-live here, not in that file.
+``C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config`` (written by
+``models/features.py`` on install) carries the global settings that roles
+edit with ``community.windows.win_xml`` (custom headers, request filtering,
+directory browsing, ``siteDefaults``); sites and pools live here, not in
+that file.
 
 Faults consumed: ``app_pool_start`` (target: pool name, optional
 ``message``) makes starting/restarting that pool fail; ``site_start``
@@ -395,263 +395,18 @@ def _default_authentication() -> dict[str, dict[str, t.Any]]:
 
 # -- install / uninstall (called by models/features.py) -------------------------
 
-APPLICATION_HOST_CONFIG = "C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config"
-
-_APPLICATION_HOST_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<!--
-
-    IIS configuration sections.
-
-    For schema documentation, see
-    %windir%\\system32\\inetsrv\\config\\schema\\IIS_schema.xml.
-
-    Please make a backup of this file before making any changes to it.
-
-    NOTE: winsim keeps sites and application pools in the host state
-    (state["iis"]); this file carries the global settings.
-
--->
-
-<configuration>
-
-    <system.applicationHost>
-
-        <applicationPools>
-            <applicationPoolDefaults managedRuntimeVersion="v4.0">
-                <processModel identityType="ApplicationPoolIdentity" loadUserProfile="true"
-                    setProfileEnvironment="false" />
-            </applicationPoolDefaults>
-        </applicationPools>
-
-        <listenerAdapters>
-            <add name="http" />
-        </listenerAdapters>
-
-        <log>
-            <centralBinaryLogFile enabled="true" directory="%SystemDrive%\\inetpub\\logs\\LogFiles" />
-            <centralW3CLogFile enabled="true" directory="%SystemDrive%\\inetpub\\logs\\LogFiles" />
-        </log>
-
-        <sites>
-            <siteDefaults>
-                <logFile logFormat="W3C" directory="%SystemDrive%\\inetpub\\logs\\LogFiles" />
-                <traceFailedRequestsLogging directory="%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles" />
-            </siteDefaults>
-            <applicationDefaults applicationPool="DefaultAppPool" />
-            <virtualDirectoryDefaults allowSubDirConfig="true" />
-        </sites>
-
-        <webLimits />
-
-    </system.applicationHost>
-
-    <system.webServer>
-
-        <asp />
-
-        <caching enabled="true" enableKernelCache="true">
-        </caching>
-
-        <defaultDocument enabled="true">
-            <files>
-                <add value="Default.htm" />
-                <add value="Default.asp" />
-                <add value="index.htm" />
-                <add value="index.html" />
-                <add value="iisstart.htm" />
-            </files>
-        </defaultDocument>
-
-        <directoryBrowse enabled="false" />
-
-        <globalModules>
-            <add name="HttpLoggingModule" image="%windir%\\System32\\inetsrv\\loghttp.dll" />
-            <add name="UriCacheModule" image="%windir%\\System32\\inetsrv\\cachuri.dll" />
-            <add name="FileCacheModule" image="%windir%\\System32\\inetsrv\\cachfile.dll" />
-            <add name="TokenCacheModule" image="%windir%\\System32\\inetsrv\\cachtokn.dll" />
-            <add name="HttpCacheModule" image="%windir%\\System32\\inetsrv\\cachhttp.dll" />
-            <add name="StaticCompressionModule" image="%windir%\\System32\\inetsrv\\compstat.dll" />
-            <add name="DefaultDocumentModule" image="%windir%\\System32\\inetsrv\\defdoc.dll" />
-            <add name="DirectoryListingModule" image="%windir%\\System32\\inetsrv\\dirlist.dll" />
-            <add name="ProtocolSupportModule" image="%windir%\\System32\\inetsrv\\protsup.dll" />
-            <add name="StaticFileModule" image="%windir%\\System32\\inetsrv\\static.dll" />
-            <add name="AnonymousAuthenticationModule" image="%windir%\\System32\\inetsrv\\authanon.dll" />
-            <add name="RequestFilteringModule" image="%windir%\\System32\\inetsrv\\modrqflt.dll" />
-            <add name="CustomErrorModule" image="%windir%\\System32\\inetsrv\\custerr.dll" />
-        </globalModules>
-
-        <httpCompression directory="%SystemDrive%\\inetpub\\temp\\IIS Temporary Compressed Files">
-            <scheme name="gzip" dll="%Windir%\\system32\\inetsrv\\gzip.dll" />
-        </httpCompression>
-
-        <httpErrors lockAttributes="allowAbsolutePathsWhenDelegated,defaultPath">
-            <error statusCode="401" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="401.htm" />
-            <error statusCode="403" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="403.htm" />
-            <error statusCode="404" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="404.htm" />
-            <error statusCode="405" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="405.htm" />
-            <error statusCode="406" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="406.htm" />
-            <error statusCode="412" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="412.htm" />
-            <error statusCode="500" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="500.htm" />
-            <error statusCode="501" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="501.htm" />
-            <error statusCode="502" prefixLanguageFilePath="%SystemDrive%\\inetpub\\custerr" path="502.htm" />
-        </httpErrors>
-
-        <httpLogging dontLog="false" />
-
-        <httpProtocol>
-            <customHeaders>
-                <clear />
-                <add name="X-Powered-By" value="ASP.NET" />
-            </customHeaders>
-            <redirectHeaders>
-                <clear />
-            </redirectHeaders>
-        </httpProtocol>
-
-        <security>
-            <access sslFlags="None" />
-            <applicationDependencies />
-            <authentication>
-                <anonymousAuthentication enabled="true" userName="IUSR" />
-                <basicAuthentication />
-                <clientCertificateMappingAuthentication />
-                <digestAuthentication />
-                <iisClientCertificateMappingAuthentication />
-                <windowsAuthentication />
-            </authentication>
-            <authorization />
-            <ipSecurity />
-            <isapiCgiRestriction />
-            <requestFiltering>
-                <fileExtensions allowUnlisted="true" applyToWebDAV="true">
-                    <add fileExtension=".asa" allowed="false" />
-                    <add fileExtension=".config" allowed="false" />
-                    <add fileExtension=".cs" allowed="false" />
-                    <add fileExtension=".mdb" allowed="false" />
-                </fileExtensions>
-                <verbs allowUnlisted="true" applyToWebDAV="true" />
-                <hiddenSegments applyToWebDAV="true">
-                    <add segment="web.config" />
-                    <add segment="bin" />
-                    <add segment="App_code" />
-                    <add segment="App_Data" />
-                </hiddenSegments>
-            </requestFiltering>
-        </security>
-
-        <serverRuntime />
-
-        <serverSideInclude ssiExecDisable="false" />
-
-        <staticContent lockAttributes="isDocFooterFileName">
-            <mimeMap fileExtension=".css" mimeType="text/css" />
-            <mimeMap fileExtension=".htm" mimeType="text/html" />
-            <mimeMap fileExtension=".html" mimeType="text/html" />
-            <mimeMap fileExtension=".js" mimeType="application/javascript" />
-            <mimeMap fileExtension=".json" mimeType="application/json" />
-            <mimeMap fileExtension=".png" mimeType="image/png" />
-            <mimeMap fileExtension=".txt" mimeType="text/plain" />
-        </staticContent>
-
-        <tracing>
-            <traceFailedRequests>
-                <add path="*">
-                    <traceAreas>
-                        <add provider="WWW Server"
-                            areas="Authentication,Security,Filter,StaticFile,CGI,Compression,Cache,RequestNotifications,Module"
-                            verbosity="Verbose" />
-                    </traceAreas>
-                    <failureDefinitions statusCodes="500" />
-                </add>
-            </traceFailedRequests>
-        </tracing>
-
-        <urlCompression />
-
-        <validation />
-
-    </system.webServer>
-
-    <location path="" overrideMode="Allow">
-        <system.webServer>
-            <modules>
-                <add name="HttpCacheModule" lockItem="true" />
-                <add name="StaticCompressionModule" lockItem="true" />
-                <add name="DefaultDocumentModule" lockItem="true" />
-                <add name="DirectoryListingModule" lockItem="true" />
-                <add name="ProtocolSupportModule" lockItem="true" />
-                <add name="StaticFileModule" lockItem="true" />
-                <add name="AnonymousAuthenticationModule" lockItem="true" />
-                <add name="RequestFilteringModule" lockItem="true" />
-                <add name="CustomErrorModule" lockItem="true" />
-                <add name="HttpLoggingModule" lockItem="true" />
-            </modules>
-            <handlers accessPolicy="Read, Script">
-                <add name="StaticFile" path="*" verb="*"
-                    modules="StaticFileModule,DefaultDocumentModule,DirectoryListingModule"
-                    resourceType="Either" requireAccess="Read" />
-            </handlers>
-        </system.webServer>
-    </location>
-
-</configuration>
-"""
-
-_IISSTART_HTM = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml">
-<head>
-<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1" />
-<title>IIS Windows Server</title>
-<style type="text/css">
-<!--
-body {
-\tcolor:#000000;
-\tbackground-color:#0072C6;
-\tmargin:0;
-}
-
-#container {
-\tmargin-left:auto;
-\tmargin-right:auto;
-\ttext-align:center;
-\t}
-
-a img {
-\tborder:none;
-}
-
--->
-</style>
-</head>
-<body>
-<div id="container">
-<a href="http://go.microsoft.com/fwlink/?linkid=66138&amp;clcid=0x409"><img src="iisstart.png" alt="IIS"
- width="960" height="600" /></a>
-</div>
-</body>
-</html>"""
-
-_INETPUB_DIRS = (
-    "C:\\inetpub",
-    "C:\\inetpub\\custerr",
-    "C:\\inetpub\\history",
-    "C:\\inetpub\\logs",
-    "C:\\inetpub\\logs\\LogFiles",
-    "C:\\inetpub\\temp",
-    "C:\\inetpub\\wwwroot",
-    "C:\\Windows\\System32\\inetsrv",
-    "C:\\Windows\\System32\\inetsrv\\config",
-    "C:\\Windows\\System32\\inetsrv\\config\\schema",
-)
-
-
 def ensure_iis_baseline(state: dict[str, t.Any], when: str) -> bool:
-    """Make ``state`` look like a host where the ``Web-Server`` role was just
-    installed: ``DefaultAppPool`` (started, IIS 10 defaults), ``Default Web
-    Site`` (id 1, ``%SystemDrive%\\inetpub\\wwwroot``, ``http *:80:``,
-    started), server-level authentication defaults, ``C:\\inetpub`` and
-    ``applicationHost.config``.  ``when`` is the ISO timestamp of the
-    install.  Returns whether anything changed (no-op if IIS is present)."""
+    """Make ``state["iis"]`` look like a host where the ``Web-Server`` role
+    was just installed: ``DefaultAppPool`` (started, IIS 10 defaults),
+    ``Default Web Site`` (id 1, ``%SystemDrive%\\inetpub\\wwwroot``,
+    ``http *:80:``, started) and the server-level authentication defaults;
+    the default site's folder is created if missing.  ``when`` is the ISO
+    timestamp of the install.  Returns whether anything changed (no-op if IIS
+    is present).
+
+    ``models/features.py`` calls this when ``Web-Server`` gets installed and
+    owns the rest of the install (services, ``applicationHost.config``,
+    ``iisstart.htm``, firewall rules, rights)."""
     iis = state.setdefault("iis", _fresh_iis())
     if iis.get("installed"):
         return False
@@ -663,25 +418,18 @@ def ensure_iis_baseline(state: dict[str, t.Any], when: str) -> bool:
             "Default Web Site", 1, "%SystemDrive%\\inetpub\\wwwroot", "DefaultAppPool",
             [_binding("http", "*", 80, "")], "Started"),
     }
-    for path in _INETPUB_DIRS:
-        st.make_dirs(state, path, when)
-    if not st.exists(state, "C:\\inetpub\\wwwroot\\iisstart.htm"):
-        st.write_file(state, "C:\\inetpub\\wwwroot\\iisstart.htm", _IISSTART_HTM.encode("utf-8"), when)
-    if not st.exists(state, APPLICATION_HOST_CONFIG):
-        data = _APPLICATION_HOST_XML.replace("\n", "\r\n").encode("utf-8")
-        st.write_file(state, APPLICATION_HOST_CONFIG, data, when)
+    st.make_dirs(state, "C:\\inetpub\\wwwroot", when)
     return True
 
 
 def remove_iis(state: dict[str, t.Any]) -> bool:
-    """Uninstall of ``Web-Server``: sites, pools and the IIS configuration go
-    away; content under ``C:\\inetpub`` stays (as on Windows)."""
+    """Uninstall of ``Web-Server``: sites, pools and their configuration go
+    away (``models/features.py`` removes the binaries and
+    ``applicationHost.config``; content under ``C:\\inetpub`` stays)."""
     iis = state.get("iis")
     if not iis or not iis.get("installed"):
         return False
     state["iis"] = _fresh_iis()
-    if st.exists(state, "C:\\Windows\\System32\\inetsrv"):
-        st.remove(state, "C:\\Windows\\System32\\inetsrv")
     return True
 
 
