@@ -463,8 +463,8 @@ def _winrm_facts(ctx: ModuleContext, facts: dict[str, t.Any]) -> None:
     thumbprint = ctx.state["host"].get("winrm_https_thumbprint")
     if not thumbprint:
         return
-    store = (ctx.state.get("certificates") or {}).get("LocalMachine\\My") or {}
-    cert = store.get(str(thumbprint).upper())
+    store = ((ctx.state.get("certificates") or {}).get("LocalMachine") or {}).get("My") or {}
+    cert = store.get(str(thumbprint).replace(" ", "").upper())
     if cert is None:
         ctx.warn("Error during certificate expiration retrieval: "
                  f"Cannot find path 'Cert:\\LocalMachine\\My\\{thumbprint}' because it does not exist.")
