@@ -1,0 +1,195 @@
+# Copyright (c) 2026 MCMS infrastructure team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: sim
+short_description: Run Windows modules against a simulated Windows Server 2022 host (winsim)
+description:
+  - A connection plugin for a simulated Windows Server 2022 host. ansible-core builds the real
+    PowerShell payload of the real upstream module exactly as for a WinRM or PSRP host; this plugin
+    decodes it, validates the arguments against the module's documented option spec like the real
+    module does, and runs a Python model of the module against the host's state, a JSON document
+    per host.
+  - Use it with C(ansible_shell_type=powershell). Every module run arrives through one pipelined
+    command; temporary directories, file transfers and C(ansible.windows.win_reboot) are simulated
+    too. An unsimulated module, an undecodable payload or an unknown internal command fails loudly.
+  - The host's state file is C(<winsim_state_dir>/<inventory_hostname>.json) unless
+    C(winsim_state_file) names it; a missing file is a freshly installed host. Round-trip
+    statistics, injected faults, a trace and temporary files live beside it (see C(docs/winsim.md)).
+    Safe with many forks and processes (one file lock per host).
+author:
+  - MCMS infrastructure team
+version_added: 0.1.0
+options:
+  remote_addr:
+    description:
+      - The address of the simulated host, shown in messages only.
+    type: str
+    default: inventory_hostname
+    vars:
+      - name: inventory_hostname
+      - name: ansible_host
+  remote_user:
+    description:
+      - The user Ansible connects as. Informational; the simulated host runs everything as its
+        local Administrator.
+    type: str
+    vars:
+      - name: ansible_user
+  winsim_host:
+    description:
+      - The inventory name of the host, which names its state file.
+    type: str
+    vars:
+      - name: inventory_hostname
+  winsim_state_dir:
+    description:
+      - Directory holding the state files of the simulated hosts (one C(<host>.json) per host plus
+        its sidecars). Relative paths are relative to the current working directory.
+    type: path
+    default: .winsim/state
+    env:
+      - name: WINSIM_STATE_DIR
+    vars:
+      - name: winsim_state_dir
+  winsim_state_file:
+    description:
+      - The state file of this host. Overrides C(winsim_state_dir).
+    type: path
+    vars:
+      - name: winsim_state_file
+  pipelining:
+    description:
+      - Always on; winsim receives every module run as one pipelined command.
+    type: bool
+    default: true
+notes:
+  - Requires C(ansible_shell_type=powershell).
+  - Become (C(runas)) is accepted and recorded; become passwords are never written anywhere.
+"""
+
+EXAMPLES = r"""
+# inventories/sim/hosts.yml
+all:
+  children:
+    webservers:
+      hosts:
+        web1:
+      vars:
+        ansible_connection: mcms.winsim.sim
+        ansible_shell_type: powershell
+        winsim_state_dir: "{{ inventory_dir }}/../../.winsim/state"
+"""
+
+import typing as t
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
+
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.decoder import decode
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.models._base import SimulatorError
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.runner import ConnectionDropped, Runner
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.store import HostStore
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.transport import fetch_file, put_file
+
+display = Display()
+
+
+class Connection(ConnectionBase):
+    """winsim: a simulated Windows host at the connection layer."""
+
+    transport = "mcms.winsim.sim"
+    has_pipelining = True
+    always_pipeline_modules = True
+    module_implementation_preferences = (".ps1", ".exe", "")
+    allow_executable = False
+    has_tty = False
+    allow_extras = False
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._runner: Runner | None = None
+
+    def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
+        return True
+
+    # -- connection lifecycle ------------------------------------------------------------
+    def _host_name(self) -> str:
+        name = None
+        try:
+            name = self.get_option("winsim_host")
+        except KeyError:
+            name = None
+        if not name:
+            name = self._play_context.remote_addr
+        if not name:
+            raise AnsibleError("winsim: cannot tell which inventory host this connection is for")
+        return str(name)
+
+    def _connect(self) -> Connection:
+        if self._connected and self._runner is not None:
+            return self
+        shell_family = getattr(self._shell, "SHELL_FAMILY", None)
+        if shell_family != "powershell":
+            raise AnsibleError(f"winsim: the mcms.winsim.sim connection needs ansible_shell_type=powershell "
+                               f"(got {shell_family!r})")
+        hostname = self._host_name()
+        store = HostStore.for_host(hostname, state_dir=self.get_option("winsim_state_dir"),
+                                   state_file=self.get_option("winsim_state_file"))
+        self._runner = Runner(store)
+        display.vvv(f"WINSIM CONNECT host={hostname} state={store.state_path}", host=hostname)
+        self._connected = True
+        return self
+
+    def close(self) -> None:
+        self._runner = None
+        self._connected = False
+
+    def reset(self) -> None:
+        self.close()
+        self._connect()
+
+    # -- commands -----------------------------------------------------------------------------
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        self._connect()
+        assert self._runner is not None
+        try:
+            request = decode(to_text(cmd), to_bytes(in_data) if in_data is not None else None)
+            display.vvv(f"WINSIM EXEC {request.kind} {getattr(request, 'fqcn', '')}".rstrip(),
+                        host=self._runner.hostname)
+            return self._runner.handle(request)
+        except ConnectionDropped as exc:
+            raise AnsibleConnectionFailure(str(exc)) from exc
+        except SimulatorError as exc:
+            raise AnsibleError(str(exc)) from exc
+
+    def put_file(self, in_path: str, out_path: str) -> None:
+        super().put_file(in_path, out_path)
+        self._connect()
+        assert self._runner is not None
+        display.vvv(f"WINSIM PUT {in_path} TO {out_path}", host=self._runner.hostname)
+        try:
+            put_file(self._runner, in_path, out_path)
+        except FileNotFoundError as exc:
+            raise AnsibleFileNotFound(f"winsim: file or module does not exist: {in_path}") from exc
+        except ConnectionDropped as exc:
+            raise AnsibleConnectionFailure(str(exc)) from exc
+        except SimulatorError as exc:
+            raise AnsibleError(str(exc)) from exc
+
+    def fetch_file(self, in_path: str, out_path: str) -> None:
+        super().fetch_file(in_path, out_path)
+        self._connect()
+        assert self._runner is not None
+        display.vvv(f"WINSIM FETCH {in_path} TO {out_path}", host=self._runner.hostname)
+        try:
+            fetch_file(self._runner, in_path, out_path)
+        except ConnectionDropped as exc:
+            raise AnsibleConnectionFailure(str(exc)) from exc
+        except SimulatorError as exc:
+            raise AnsibleError(str(exc)) from exc

@@ -1,0 +1,181 @@
+"""The host's runtime outside its state document.
+
+Ansible's temporary directories (``mkdtemp``), the files ``put_file`` sends
+into them and the results of async jobs are real on a Windows host but are
+not configuration: they must not appear in the state document (a ``--check``
+run makes and removes temp directories, and must leave the state
+byte-identical).  They live in ``<stem>.d/`` beside the state (see
+``store.py``) and models reach them through ``ctx.runtime``.
+
+Paths are Windows paths; the Windows path helpers of ``state.py`` give the
+case-insensitive keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import typing as t
+from pathlib import Path
+
+from .models._base import SimulatorError
+from .state import key, normpath
+from .store import HostStore, canonical_json
+
+__all__ = ["HostRuntime", "Lab"]
+
+_INDEX = "index.json"
+
+
+def _local_name(component: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", component.lower())
+    if safe in ("", ".", ".."):
+        safe = "_" + hashlib.sha1(component.encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
+class Lab:
+    """Read-only view of the other simulated hosts that share a state
+    directory (used by models that talk to another host, e.g. win_uri)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def hosts(self) -> list[str]:
+        out = []
+        for path in sorted(self.state_dir.glob("*.json")):
+            name = path.name
+            if name.count(".") == 1:
+                out.append(name[:-5])
+        return out
+
+    def state(self, host: str) -> dict[str, t.Any] | None:
+        """The saved state of ``host`` (``None`` if it has none yet).  State
+        files are replaced atomically, so reading needs no lock."""
+        path = self.state_dir / f"{host}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+
+class HostRuntime:
+    """Temp directories, transferred files and async job results of one host."""
+
+    def __init__(self, store: HostStore, lab: Lab | None = None) -> None:
+        self.store = store
+        self.lab = lab if lab is not None else Lab(store.state_path.parent)
+
+    # -- temp directories ----------------------------------------------------------
+    def _index(self) -> dict[str, str]:
+        try:
+            return json.loads((self.store.tmp_dir / _INDEX).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def _save_index(self, index: dict[str, str]) -> None:
+        self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.store.tmp_dir / (_INDEX + ".new")
+        tmp.write_bytes(canonical_json(index))
+        os.replace(tmp, self.store.tmp_dir / _INDEX)
+
+    def make_tmp_dir(self, windows_path: str) -> str:
+        """Register a new temp directory; returns its canonical Windows path."""
+        path = normpath(windows_path)
+        with self.store.locked():
+            index = self._index()
+            k = key(path)
+            if k in index:
+                raise FileExistsError(path)
+            local = hashlib.sha1(k.encode("utf-8")).hexdigest()[:12] + "-" + _local_name(path.rsplit("\\", 1)[-1])
+            (self.store.tmp_dir / local).mkdir(parents=True, exist_ok=True)
+            index[k] = local
+            self._save_index(index)
+        return path
+
+    def _resolve(self, windows_path: str) -> tuple[str, Path] | None:
+        k = key(windows_path)
+        index = self._index()
+        for dir_key, local in index.items():
+            if k == dir_key:
+                return dir_key, self.store.tmp_dir / local
+            if k.startswith(dir_key.rstrip("\\") + "\\"):
+                rest = k[len(dir_key.rstrip("\\")) + 1:]
+                parts = [_local_name(p) for p in rest.split("\\") if p]
+                return dir_key, (self.store.tmp_dir / local).joinpath(*parts)
+        return None
+
+    def is_tmp(self, windows_path: str) -> bool:
+        """True if ``windows_path`` is inside a registered temp directory."""
+        return self._resolve(windows_path) is not None
+
+    def tmp_exists(self, windows_path: str) -> bool:
+        resolved = self._resolve(windows_path)
+        return resolved is not None and resolved[1].exists()
+
+    def tmp_is_dir(self, windows_path: str) -> bool:
+        resolved = self._resolve(windows_path)
+        return resolved is not None and resolved[1].is_dir()
+
+    def read_tmp(self, windows_path: str) -> bytes:
+        """Content of a file ``put_file`` sent into a temp directory."""
+        resolved = self._resolve(windows_path)
+        if resolved is None or not resolved[1].is_file():
+            raise FileNotFoundError(normpath(windows_path))
+        return resolved[1].read_bytes()
+
+    def write_tmp(self, windows_path: str, data: bytes) -> None:
+        resolved = self._resolve(windows_path)
+        if resolved is None:
+            raise FileNotFoundError(normpath(windows_path))
+        resolved[1].parent.mkdir(parents=True, exist_ok=True)
+        resolved[1].write_bytes(data)
+
+    def remove_tmp(self, windows_path: str) -> bool:
+        """Remove a temp directory (or a file in one).  False if the path is
+        not in a registered temp directory."""
+        with self.store.locked():
+            resolved = self._resolve(windows_path)
+            if resolved is None:
+                return False
+            dir_key, local = resolved
+            if key(windows_path) == dir_key:
+                shutil.rmtree(local, ignore_errors=True)
+                index = self._index()
+                index.pop(dir_key, None)
+                self._save_index(index)
+            elif local.is_dir():
+                shutil.rmtree(local)
+            elif local.exists():
+                local.unlink()
+            else:
+                return False
+            return True
+
+    # -- async jobs --------------------------------------------------------------------
+    def _async_path(self, async_dir: str, jid: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", jid):
+            raise SimulatorError(f"winsim: invalid async job id {jid!r}")
+        return self.store.async_dir / hashlib.sha1(key(async_dir).encode("utf-8")).hexdigest()[:12] / jid
+
+    def write_async(self, async_dir: str, jid: str, result: dict[str, t.Any]) -> None:
+        path = self._async_path(async_dir, jid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
+
+    def read_async(self, async_dir: str, jid: str) -> dict[str, t.Any] | None:
+        try:
+            return json.loads(self._async_path(async_dir, jid).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def remove_async(self, async_dir: str, jid: str) -> bool:
+        path = self._async_path(async_dir, jid)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            return True
+        return False
