@@ -174,7 +174,7 @@ def run_upstream(state: dict[str, t.Any], now: _dt.datetime, fqcn: str, args: di
 
 def _iis(state: dict[str, t.Any]) -> dict[str, t.Any]:
     iis = state.get("iis")
-    if not isinstance(iis, dict) or "sites" not in iis:
+    if not isinstance(iis, dict) or "sites" not in iis or iis.get("installed") is False:
         raise DriftError("IIS is not installed on this host (no iis section; install feature Web-Server first)")
     return iis
 
