@@ -614,8 +614,7 @@ def win_regmerge(ctx: ModuleContext) -> dict[str, t.Any]:
         ctx.fail("Extra arguments: path or content. Only one must be provided.")
     label = path
     if content:
-        lines = (content + "\r\n").splitlines()
-        text: str | None = "\r\n".join(lines)
+        text: str | None = content + "\r\n"  # Set-Content appends a line break
         digest = hashlib.sha1(content.encode("utf-8")).hexdigest()[:4].upper()
         label = f"C:\\Users\\Administrator\\AppData\\Local\\Temp\\tmp{digest}.tmp"
     else:
