@@ -152,7 +152,7 @@ def test_regmerge_compare_apply_idempotent(run_module, fresh_state):
     result, state = run_module(MERGE, {"content": content, "compare_to": PROTOCOLS}, state=fresh_state)
     assert result["changed"]
     assert result["compared"]
-    assert result["difference_count"] == 5
+    assert result["difference_count"] == 6
     assert registry.get_value(state, TLS10, "Enabled") == {"name": "Enabled", "type": "dword", "data": 0}
     again, _ = run_module(MERGE, {"content": content, "compare_to": PROTOCOLS}, state=state)
     assert again == {"changed": False, "compared": True, "difference_count": 0}
