@@ -70,9 +70,10 @@ NO_LOG_VALUE = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 # become_pass, client_secret, api_token, private_key, sql_credential ...
 _SECRET_NAME = re.compile(r"pass(word|wd|phrase)?$|^pass_|^pwd$|secret|token|(^|_)key$|^key_?data$|private_?key|"
                           r"credential|^psk$", re.IGNORECASE)
-# The opposite cases: names ending in "key" that never hold a secret.
+# The opposite cases: names that look like secrets but never hold one (paths, key
+# properties, win_user's update_password choice).
 _NOT_SECRET = re.compile(r"^(registry_?key|key_?(path|store|storage|exportable|usage|size|type|algorithm|acl|"
-                         r"name|id))$|_path$|_file$", re.IGNORECASE)
+                         r"name|id)|update_password)$|_path$|_file$", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:
