@@ -318,6 +318,9 @@ def resolve_account(state: dict[str, t.Any], name: str) -> tuple[str, str] | Non
         dom_u, acct = "", name
     acct_l = acct.lower()
 
+    alias = {"localservice": "S-1-5-19", "networkservice": "S-1-5-20"}.get(acct_l.replace(" ", ""))
+    if alias and dom_u in ("", "NT AUTHORITY"):
+        return alias, WELL_KNOWN[alias]
     for sid, full in WELL_KNOWN.items():
         fdom, _, fname = full.rpartition("\\")
         if fname.lower() == acct_l and (not dom_u or dom_u == fdom.upper()):
