@@ -596,17 +596,20 @@ def win_user(ctx: ModuleContext) -> dict[str, t.Any]:
 
 # -- win_group ------------------------------------------------------------------
 
-def _group_members_names(state: dict[str, t.Any], sids: t.Iterable[str]) -> list[str]:
-    return sorted({lookup_sid(state, s) or s for s in sids}, key=str.lower)
+def _group_members_names(state: dict[str, t.Any], sids: t.Iterable[str],
+                         known: dict[str, str] | None = None) -> list[str]:
+    return sorted({lookup_sid(state, s) or (known or {}).get(s) or s for s in sids}, key=str.lower)
 
 
-def _to_sid_or_fail(ctx: ModuleContext, name: str) -> str:
+def _to_sid_or_fail(ctx: ModuleContext, name: str, known: dict[str, str] | None = None) -> str:
     res = resolve_account(ctx.state, name)
     if res is None:
         ctx.fail(f"Unhandled exception while executing module: Failed to translate '{name}' to a "
                  f"SecurityIdentifier: {TRANSLATE_ERROR}")
     if not ctx.check_mode:
         remember(ctx.state, res[0], res[1])
+    if known is not None:
+        known[res[0]] = res[1]
     return res[0]
 
 
@@ -626,6 +629,7 @@ def win_group(ctx: ModuleContext) -> dict[str, t.Any]:
                   "members": _group_members_names(state, group["members"])}
 
     members = p.get("members") or {}
+    known: dict[str, str] = {}
     if p["state"] == "present":
         if group is None:
             if not ctx.check_mode:
@@ -649,15 +653,15 @@ def win_group(ctx: ModuleContext) -> dict[str, t.Any]:
             to_add: list[str] = []
             to_remove: list[str] = []
             if members.get("set") is not None:
-                wanted = [_to_sid_or_fail(ctx, m) for m in members["set"]]
+                wanted = [_to_sid_or_fail(ctx, m, known) for m in members["set"]]
                 to_add = [s for s in dict.fromkeys(wanted) if s not in existing]
                 to_remove = [s for s in existing if s not in wanted]
             else:
                 if members.get("add"):
-                    wanted = [_to_sid_or_fail(ctx, m) for m in members["add"]]
+                    wanted = [_to_sid_or_fail(ctx, m, known) for m in members["add"]]
                     to_add = [s for s in dict.fromkeys(wanted) if s not in existing]
                 if members.get("remove"):
-                    wanted = [_to_sid_or_fail(ctx, m) for m in members["remove"]]
+                    wanted = [_to_sid_or_fail(ctx, m, known) for m in members["remove"]]
                     to_remove = [s for s in dict.fromkeys(wanted) if s in existing]
             diff_members = list(existing)
             for s in to_add:
@@ -671,7 +675,7 @@ def win_group(ctx: ModuleContext) -> dict[str, t.Any]:
                 changed = True
                 diff_members.remove(s)
         after = {"name": name, "description": description,
-                 "members": _group_members_names(state, diff_members)}
+                 "members": _group_members_names(state, diff_members, known)}
     elif group is not None:
         if not ctx.check_mode:
             del groups[name.lower()]
@@ -742,11 +746,13 @@ def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
     state = ctx.state
     right = p["name"]
     user_sids: list[str] = []
+    known: dict[str, str] = {}
     for u in p["users"]:
         res = resolve_account(state, u)
         if res is None:
             ctx.fail(f"Failed to translate the account '{u}' to a SID")
         user_sids.append(res[0])
+        known[res[0]] = res[1]
         if not ctx.check_mode:
             remember(state, res[0], res[1])
     rights = state["user_rights"]
@@ -762,17 +768,20 @@ def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
         to_remove = [s for s in existing if s not in user_sids]
     else:
         to_remove = []
-    names_before = [lookup_sid(state, s) or s for s in existing]
+    def display(sid: str) -> str:
+        return lookup_sid(state, sid) or known.get(sid) or sid
+
+    names_before = [display(s) for s in existing]
     new_names = list(names_before)
     added, removed = [], []
     for s in to_add:
-        n = lookup_sid(state, s) or s
+        n = display(s)
         if not ctx.check_mode:
             rights[canonical].append(s)
         added.append(n)
         new_names.append(n)
     for s in to_remove:
-        n = lookup_sid(state, s) or s
+        n = display(s)
         if not ctx.check_mode:
             rights[canonical].remove(s)
         removed.append(n)
