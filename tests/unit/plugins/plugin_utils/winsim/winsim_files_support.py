@@ -37,7 +37,9 @@ def _docs(fqcn: str) -> dict[str, t.Any]:
     found = module_loader.find_plugin_with_context(fqcn)
     path = found.plugin_resolved_path
     if path.endswith(".ps1"):
-        path = path[:-4] + ".py"
+        import os
+
+        path = path[:-4] + (".py" if os.path.exists(path[:-4] + ".py") else ".yml")
     doc = get_docstring(path, fragment_loader, collection_name=".".join(fqcn.split(".")[:2]))[0]
     return doc.get("options") or {}
 
