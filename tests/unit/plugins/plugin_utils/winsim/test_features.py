@@ -98,6 +98,7 @@ def test_web_server_creates_iis_baseline(run_module):
     rules = {r["name"] for r in state["firewall"]["rules"]}
     assert "World Wide Web Services (HTTPS Traffic-In)" in rules
     assert "S-1-5-32-568" in state["user_rights"]["SeImpersonatePrivilege"]
+    assert state["registry"]["hklm\\software\\microsoft\\inetstp"]["values"]["majorversion"]["data"] == 10
 
 
 @pytest.mark.parametrize(("feature", "module"), [("Web-DAV-Publishing", "WebDAVModule"),
@@ -135,6 +136,7 @@ def test_removing_web_server_undoes_the_baseline(run_module):
     assert "w3svc" not in state["services"]
     assert not state["iis"]["sites"]
     assert not st.exists(state, features.APPHOST)
+    assert "hklm\\software\\microsoft\\inetstp" not in state["registry"]
     assert not any(r["grouping"] == "Secure World Wide Web Services (HTTPS)" for r in state["firewall"]["rules"])
     again, _ = run_module(FEATURE, {"name": ["Web-Server"], "state": "absent"}, state=state)
     assert not again["changed"]

@@ -25,7 +25,8 @@ Installing ``Web-Server`` creates the IIS baseline on the host (through
 ``models/iis.py``'s ``ensure_iis_baseline(state)`` when that exists, else the
 agreed minimal ``state["iis"]``), the ``W3SVC``/``WAS``/``AppHostSvc``
 services, ``C:\\inetpub`` with ``wwwroot``, the IIS firewall rules, the IIS
-rights of ``IIS_IUSRS`` and ``C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config``
+rights of ``IIS_IUSRS`` and ``HKLM:\\SOFTWARE\\Microsoft\\InetStp`` and
+``C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config``
 (a trimmed default whose ``globalModules``/``modules`` follow the installed
 role services).  Removing undoes it.
 """
@@ -40,7 +41,7 @@ import xml.etree.ElementTree as ET
 
 from .. import state as st
 from ..state import section
-from . import accounts, firewall, services
+from . import accounts, firewall, registry, services
 from ._base import ModuleContext, model
 
 UPSTREAM = "ansible.windows 3.8.0"
@@ -202,6 +203,7 @@ APPHOST = "C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config"
 INETSRV = "C:\\Windows\\System32\\inetsrv"
 INETPUB = "C:\\inetpub"
 WWWROOT = "C:\\inetpub\\wwwroot"
+INETSTP = "HKLM\\SOFTWARE\\Microsoft\\InetStp"
 
 APPHOST_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <!--
@@ -612,6 +614,11 @@ def _on_web_server_installed(state: dict[str, t.Any], when: str) -> None:
         description="Provides administrative services for IIS, for example configuration history and Application "
                     "Pool account mapping."))
     firewall.add_rules(state, firewall.iis_rules())
+    for name, vtype, data in (("MajorVersion", "dword", 10), ("MinorVersion", "dword", 0),
+                              ("SetupString", "string", "IIS 10.0"), ("VersionString", "string", "Version 10.0"),
+                              ("InstallPath", "string", INETSRV),
+                              ("PathWWWRoot", "expandstring", "%SystemDrive%\\inetpub\\wwwroot")):
+        registry.set_value(state, INETSTP, name, vtype, data)
     accounts.grant_right(state, "SeImpersonatePrivilege", accounts.IIS_IUSRS)
     accounts.grant_right(state, "SeBatchLogonRight", accounts.IIS_IUSRS)
 
@@ -623,6 +630,7 @@ def _on_web_server_removed(state: dict[str, t.Any]) -> None:
         firewall.remove_group(state, group)
     accounts.revoke_right(state, "SeImpersonatePrivilege", accounts.IIS_IUSRS)
     accounts.revoke_right(state, "SeBatchLogonRight", accounts.IIS_IUSRS)
+    registry.delete_tree(state, INETSTP)
     mod = _iis_module()
     if mod is not None and hasattr(mod, "remove_iis"):
         mod.remove_iis(state)
