@@ -310,12 +310,12 @@ def win_package(ctx: ModuleContext) -> dict[str, t.Any]:
     if changed and not ctx.check_mode:
         if want == "present":
             if content is not None:
-                digest = _hash(content, p["checksum_algorithm"])
+                digest = _hash(content, p.get("checksum_algorithm") or "sha1")
                 result["checksum"] = digest
                 if p.get("checksum") and p["checksum"] != digest:
                     ctx.fail(f"The checksum for {local_path} did not match '{p['checksum']}', it was '{digest}'",
                              **result)
-            if p["verify_signature"] and local_path:
+            if p.get("verify_signature") and local_path:
                 signed = entry is not None and entry[1].get("signed", False)
                 if not signed:
                     ctx.fail(f"Authenticode check failed: File '{local_path}': signature status is 'NotSigned', "
