@@ -113,22 +113,36 @@ def _find_named(items: dict[str, t.Any], name: str, what: str) -> tuple[str, t.A
 
 
 def ensure_plugin_loader() -> None:
-    """Initialise ansible's plugin loader outside a playbook run (the CLI),
-    with this repository's collections first so that ``mcms.winsim`` itself
-    stays importable through the collection finder."""
+    """Initialise ansible's plugin loader outside a playbook run (the CLI,
+    tests), with this repository's collections first.
+
+    Collection packages that were imported before the collection finder was
+    installed (``ansible_collections.mcms.winsim`` itself, by the time this
+    runs) lack the routing metadata the finder needs to import their other
+    submodules later; they get it here from their ``meta/runtime.yml``, as
+    the finder's own package loader would have set it."""
+    import sys
+
+    import yaml
     from ansible.plugins.loader import init_plugin_loader
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
     if AnsibleCollectionConfig.collection_finder is None:
-        # Everything of winsim that may be imported later is imported now,
-        # through the regular path finder, before the collection finder takes
-        # over the ansible_collections namespace.
-        from . import runner, spec  # noqa: F401
-        from .models import load_all
-
-        load_all()
         root = Path(__file__).resolve().parents[6]  # .../collections (holds ansible_collections/mcms)
         init_plugin_loader([str(root)])
+    for name, module in list(sys.modules.items()):
+        parts = name.split(".")
+        if len(parts) != 3 or parts[0] != "ansible_collections":
+            continue
+        if getattr(module, "_collection_meta", None) is not None:
+            continue
+        meta: dict[str, t.Any] = {}
+        for base in getattr(module, "__path__", []) or []:
+            runtime = Path(base) / "meta" / "runtime.yml"
+            if runtime.is_file():
+                meta = yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}
+                break
+        module._collection_meta = meta  # type: ignore[attr-defined]
 
 
 def module_source(fqcn: str) -> str:

@@ -57,7 +57,7 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("service_start", "service name", "starting the service fails"),
     FaultKind("app_pool_start", "application pool name", "starting the IIS application pool fails"),
     FaultKind("site_start", "site name", "starting the IIS site fails"),
-    FaultKind("app_health", "site name", "the site's /health answers HTTP <status> (default 500)"),
+    FaultKind("app_health", "site name", "the site's /health answers HTTP STATUS (--status, default 500)"),
     FaultKind("drop_connection", None, "the connection drops on the Nth round trip from now (--at N), or on "
               "every round trip after the Nth (--after N)", needs_at=True),
     FaultKind("disk_full", "drive (C:, D: ...)", "writes to the drive fail: the disk is full"),

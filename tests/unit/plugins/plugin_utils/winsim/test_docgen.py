@@ -1,0 +1,71 @@
+"""Tests of the generated parts of ``docs/winsim.md`` (``docgen.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim import docgen
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.drift import DRIFTS
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.faults import KINDS
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.models import load_all
+
+DOC = Path(__file__).resolve().parents[5] / "docs" / "winsim.md"
+
+
+def test_docs_winsim_md_is_up_to_date() -> None:
+    stale = docgen.check(DOC)
+    assert stale == [], (f"docs/winsim.md is stale ({', '.join(stale)}); run: PYTHONPATH=collections python -m "
+                         "ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.docgen docs/winsim.md")
+
+
+def test_modules_table_names_every_model_and_its_upstream_version() -> None:
+    table = docgen.render_modules()
+    for fqcn, spec in load_all().items():
+        assert f"| `{fqcn}` | {spec.upstream} |" in table
+
+
+@pytest.mark.parametrize(("fqcn", "check_mode"), [
+    ("ansible.windows.win_feature", "supported"),
+    ("community.windows.win_regmerge", "not supported: skipped in check mode"),
+])
+def test_modules_table_reads_check_mode_from_the_source(fqcn: str, check_mode: str) -> None:
+    (row,) = [r for r in docgen.render_modules().splitlines() if f"`{fqcn}`" in r]
+    assert row.endswith(f"| {check_mode} |")
+
+
+def test_drift_and_fault_tables_list_every_entry() -> None:
+    drifts, faults = docgen.render_drifts(), docgen.render_faults()
+    assert all(f"| `{name}` |" in drifts for name in DRIFTS)
+    assert all(f"| `{name}` |" in faults for name in KINDS)
+
+
+def test_render_replaces_only_generated_blocks() -> None:
+    text = "intro\n<!-- BEGIN GENERATED: faults -->\nold\n<!-- END GENERATED: faults -->\noutro\n"
+    assert docgen.render(text) == ("intro\n<!-- BEGIN GENERATED: faults -->\n" + docgen.render_faults()
+                                   + "<!-- END GENERATED: faults -->\noutro\n")
+
+
+def test_check_reports_stale_and_missing_blocks(tmp_path: Path) -> None:
+    doc = tmp_path / "w.md"
+    doc.write_text("<!-- BEGIN GENERATED: faults -->\nold\n<!-- END GENERATED: faults -->\n")
+    assert sorted(docgen.check(doc)) == ["drifts", "faults", "modules"]
+
+
+def test_update_then_check_is_clean(tmp_path: Path) -> None:
+    doc = tmp_path / "w.md"
+    doc.write_text("".join(f"<!-- BEGIN GENERATED: {n} -->\n<!-- END GENERATED: {n} -->\n" for n in docgen.BLOCKS))
+    assert docgen.update(doc) is True
+    assert docgen.check(doc) == []
+
+
+def test_unknown_block_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown generated block 'nope'"):
+        docgen.render("<!-- BEGIN GENERATED: nope -->\n<!-- END GENERATED: nope -->\n")
+
+
+def test_main_check_exit_status(tmp_path: Path) -> None:
+    doc = tmp_path / "w.md"
+    doc.write_text("nothing generated\n")
+    assert docgen.main(["--check", str(doc)]) == 1
