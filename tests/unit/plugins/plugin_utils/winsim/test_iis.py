@@ -739,3 +739,34 @@ def test_resolve_url(host: dict[str, t.Any]) -> None:
         "application": "/api", "application_pool": "apipool", "physical_path": "D:\\sites\\api\\v1"}
     assert iis.resolve_url(host, "Default Web Site", "/docs/a.html")["physical_path"] == "D:\\sites\\mcms\\a.html"
     assert iis.resolve_url(host, "nope", "/") is None
+
+
+# -- through the runner (real Ansible.Basic validation of the upstream source) ------------------------------
+
+def test_runner_web_tier_rhythm(run_module: t.Any) -> None:
+    _, state = run_module("ansible.windows.win_feature", {"name": ["Web-Server"]})
+    st.make_dirs(state, "D:\\sites\\mcms", WHEN)
+    pool = {"name": "mcms", "state": "started",
+            "attributes": {"managedRuntimeVersion": "", "startMode": "AlwaysRunning",
+                           "processModel.identityType": "SpecificUser", "processModel.userName": "CORP\\svc",
+                           "processModel.password": "S3cret!"}}
+    site = {"name": "MCMS", "physical_path": "D:\\sites\\mcms", "application_pool": "mcms",
+            "bindings": {"set": [{"ip": "*", "port": 8080, "hostname": "mcms.corp.example"}]}}
+    for fqcn, args in ((POOL, pool), (SITE, site)):
+        result, after_check = run_module(fqcn, args, state=state, check_mode=True)
+        assert result["changed"]
+        assert after_check == state
+        result, state = run_module(fqcn, args, state=state)
+        assert result["changed"]
+        result, again = run_module(fqcn, args, state=state)
+        assert not result["changed"]
+        assert again == state
+    assert "S3cret!" not in repr(state)
+    info, _ = run_module(SITE_INFO, {"name": "MCMS"}, state=state)
+    assert info["site"][0]["bindings"][0]["hostname"] == "mcms.corp.example"
+
+
+def test_runner_rejects_unknown_option(run_module: t.Any) -> None:
+    result, _ = run_module(POOL, {"name": "p", "identity": "x"})
+    assert result["failed"]
+    assert "identity" in result["msg"]
