@@ -54,6 +54,10 @@ wrong ``domain_admin_user``/password (when the DC knows that account's
 password digest) fails like ``Add-Computer``; without a lab it trusts the
 arguments.  The DC is not modified (no computer object is created on it).
 
+A rename through ``membership`` (``hostname``) is applied to the state at
+once (a real host reports the old name until it reboots); the join itself
+is visible at once, as ``Win32_ComputerSystem`` shows it before the reboot.
+
 gMSA creation needs a KDS root key that the DCs may use: a key is usable 10
 hours after its effective time (``kds_root_key`` sets the effective time to
 now + ``effective_time_hours`` - 10 h, so ``effective_time_hours: 0`` is
