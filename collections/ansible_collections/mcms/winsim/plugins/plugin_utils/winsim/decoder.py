@@ -111,11 +111,15 @@ _REBOOT_CMD = re.compile(
     r" \| Set-Variable stdout \} 2>&1 \| ForEach-Object ToString\n",
     re.DOTALL,
 )
-_REBOOT_CMD_TAIL = (
-    "\n\nIf (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) {\n    $rc = $LASTEXITCODE\n"
+# The end of the shutdown script: ansible.windows >= 3.4 guards $LASTEXITCODE,
+# older releases (3.3.0, shipped with ansible 12) read it directly.
+_REBOOT_CMD_TAILS = (
+    "\nIf (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) {\n    $rc = $LASTEXITCODE\n"
     "} Else {\n    $rc=1\n}\n\n"
     "ConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -join \"`n\")\n"
-    "    stderr = (@($stderr) -join \"`n\")\n    rc = $rc\n}\n"
+    "    stderr = (@($stderr) -join \"`n\")\n    rc = $rc\n}\n",
+    "\nConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -join \"`n\")\n"
+    "    stderr = (@($stderr) -join \"`n\")\n    rc = $LASTEXITCODE\n}\n",
 )
 _TEST_CMD = re.compile(
     r"^Get-Item -LiteralPath '" + re.escape(LOGON_UI_KEY)
@@ -349,7 +353,7 @@ def _decode_reboot(command: str) -> Request:
     if test:
         return RebootTestRequest(test.group("expected"))
     reboot = _REBOOT_CMD.match(command)
-    if reboot and command[reboot.end():] == _REBOOT_CMD_TAIL:
+    if reboot and command[reboot.end():] in _REBOOT_CMD_TAILS:
         return RebootCommandRequest(
             delay=int(reboot.group("delay")),
             message=_unquote_pwsh(reboot.group("msg")),

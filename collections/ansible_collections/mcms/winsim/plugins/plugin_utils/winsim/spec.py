@@ -265,6 +265,8 @@ def module_spec(fqcn: str, source: str, module_utils: dict[str, str] | None = No
             no_log.add(m.group("name"))
     _mark_no_log(options, no_log)
     constraints = _constraints_from_source(fqcn, source) if style == "basic" else {}
+    if style == "legacy":
+        _legacy_validatesets(source, options)
     spec = ModuleSpec(fqcn=fqcn, options=options, style=style, supports_check_mode=supports,
                       constraints=constraints, no_log_names=frozenset(no_log))
     with _LOCK:
@@ -277,6 +279,25 @@ def _mark_no_log(options: dict[str, dict[str, t.Any]], names: set[str]) -> None:
         if name in names or is_secret_name(name):
             entry["no_log"] = True
         _mark_no_log(entry["options"], names)
+
+
+_GET_PARAM = re.compile(r"Get-AnsibleParam\b(?P<args>[^\n]*)", re.IGNORECASE)
+_PARAM_NAME = re.compile(r"-name\s+[\"']?(?P<n>\w+)|^\s*(?:-obj\s+)?\$\w+\s+[\"'](?P<p>\w+)[\"']", re.IGNORECASE)
+_VALIDATESET = re.compile(r"-validateset\s+(?P<set>(?:[\"'][^\"']*[\"']\s*,\s*)*[\"'][^\"']*[\"'])", re.IGNORECASE)
+
+
+def _legacy_validatesets(source: str, options: dict[str, dict[str, t.Any]]) -> None:
+    """A Legacy module's ``-ValidateSet`` lists, in source order (the order
+    ``Get-AnsibleParam``'s message shows), replace the documented choices."""
+    for call in _GET_PARAM.finditer(source):
+        args = call.group("args")
+        name_m = _PARAM_NAME.search(args)
+        set_m = _VALIDATESET.search(args)
+        if not name_m or not set_m:
+            continue
+        name = name_m.group("n") or name_m.group("p")
+        if name in options:
+            options[name]["choices"] = re.findall(r"[\"']([^\"']*)[\"']", set_m.group("set"))
 
 
 # -- constraints from the PowerShell $spec ----------------------------------------------
