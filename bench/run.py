@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""winsim benchmark: round trips per host and wall time as the lab grows.
+
+For each host count N (1, 2, 4, 8, 16, 32 by default) this builds a fresh
+simulated lab of N web nodes, runs the playbook twice with forks (converge,
+then the idempotent re-run) and reports, per pass: wall time, round trips per
+host (from each host's stats sidecar, for that pass only), file transfers,
+and the number of task results that reported a change (from the
+``mcms.infra.recorder`` recording).  Results go to stdout as a table and to
+``bench/results/bench-<UTC time>.{json,md}`` (and ``latest.{json,md}``).
+
+A benchmark, not a test: it asserts nothing and is not part of ``make test``.
+
+    .venv/bin/python bench/run.py                       # 1..32 hosts, bench/playbook.yml
+    .venv/bin/python bench/run.py --hosts 1,4 --forks 4 --playbook playbooks/web.yml
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "collections"))
+
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim import stats as winsim_stats
+from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.store import HostStore
+
+DEFAULT_HOSTS = (1, 2, 4, 8, 16, 32)
+PASSES = ("converge", "idempotent")
+
+
+def _inventory(n: int, state_dir: Path, group: str) -> dict[str, t.Any]:
+    return {"all": {"children": {group: {
+        "hosts": {f"web{i:02d}": {} for i in range(1, n + 1)},
+        "vars": {"ansible_connection": "mcms.winsim.sim", "ansible_shell_type": "powershell",
+                 "winsim_state_dir": str(state_dir)},
+    }}}}
+
+
+def _ansible_cfg(forks: int, recording: Path) -> str:
+    return "\n".join([
+        "[defaults]",
+        f"collections_path = {REPO / 'collections'}",
+        f"roles_path = {REPO / 'roles'}",
+        f"forks = {forks}",
+        "retry_files_enabled = false",
+        "deprecation_warnings = false",
+        "callbacks_enabled = mcms.infra.recorder",
+        "[callback_recorder]",
+        f"path = {recording}",
+        "[connection]",
+        "pipelining = true",
+        "",
+    ])
+
+
+def _changed_tasks(recording: Path) -> tuple[int, int]:
+    """(task results that changed, task results that failed) of a recording."""
+    changed = failed = 0
+    for line in recording.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("type") == "task":
+            changed += bool(record.get("changed"))
+            failed += bool(record.get("failed")) and not record.get("ignored")
+    return changed, failed
+
+
+def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook: str, keep: bool,
+            extra: list[str]) -> dict[str, t.Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"winsim-bench-{n}-"))
+    try:
+        state_dir = work / "state"
+        (work / "hosts.yml").write_text(json.dumps(_inventory(n, state_dir, group), indent=2))
+        result: dict[str, t.Any] = {"hosts": n, "forks": min(forks, n), "passes": {}}
+        hosts = [f"web{i:02d}" for i in range(1, n + 1)]
+        for name in PASSES:
+            recording = work / f"{name}.jsonl"
+            (work / "ansible.cfg").write_text(_ansible_cfg(min(forks, n), recording))
+            run_id = f"bench-{n}-{name}-{os.getpid()}"
+            env = dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), WINSIM_RUN_ID=run_id,
+                       ANSIBLE_NOCOLOR="1")
+            start = time.perf_counter()
+            proc = subprocess.run([ansible_playbook, "-i", str(work / "hosts.yml"), str(playbook), *extra],
+                                  cwd=REPO, env=env, capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - start
+            if proc.returncode not in (0, 2, 4):  # 2: failed tasks, 4: unreachable hosts (reported below)
+                tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+                raise RuntimeError(f"{n} hosts, {name}: ansible-playbook exited {proc.returncode}\n{tail}")
+            if proc.returncode != 0:
+                tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+                print(f"warning: {n} hosts, {name}: ansible-playbook exited {proc.returncode}\n{tail}",
+                      file=sys.stderr)
+            per_host = [winsim_stats.host_stats(HostStore.for_host(h, state_dir=str(state_dir)), run=run_id)
+                        for h in hosts]
+            rts = [s.round_trips for s in per_host]
+            changed, failed = _changed_tasks(recording)
+            result["passes"][name] = {
+                "rc": proc.returncode,
+                "wall_seconds": round(wall, 3),
+                "round_trips_per_host": {"min": min(rts), "max": max(rts), "mean": round(statistics.mean(rts), 2)},
+                "module_runs_per_host_max": max(s.module_runs for s in per_host),
+                "put_file_per_host_max": max(s.put_file for s in per_host),
+                "changed_task_results": changed,
+                "failed_task_results": failed,
+                "modules": winsim_stats.to_json(per_host)["summary"]["modules"],
+            }
+        return result
+    finally:
+        if keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def format_table(results: list[dict[str, t.Any]]) -> str:
+    head = ("| hosts | forks | converge s | converge RT/host | converge changed | idempotent s | "
+            "idempotent RT/host | idempotent changed |")
+    rows = [head, "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        c, i = r["passes"]["converge"], r["passes"]["idempotent"]
+
+        def rt(p: dict[str, t.Any]) -> str:
+            span = p["round_trips_per_host"]
+            return str(span["max"]) if span["min"] == span["max"] else f"{span['min']}-{span['max']}"
+
+        rows.append(f"| {r['hosts']} | {r['forks']} | {c['wall_seconds']:.1f} | {rt(c)} | "
+                    f"{c['changed_task_results']} | {i['wall_seconds']:.1f} | {rt(i)} | "
+                    f"{i['changed_task_results']} |")
+    return "\n".join(rows)
+
+
+def main(argv: t.Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", default=",".join(map(str, DEFAULT_HOSTS)),
+                        help="comma-separated host counts (default: %(default)s)")
+    parser.add_argument("--forks", type=int, default=8, help="ansible forks (capped at the host count)")
+    parser.add_argument("--playbook", default=str(Path(__file__).with_name("playbook.yml")),
+                        help="playbook to run (default: bench/playbook.yml)")
+    parser.add_argument("--group", default="webservers", help="inventory group of the simulated hosts")
+    parser.add_argument("--ansible-playbook", default=str(Path(sys.executable).with_name("ansible-playbook")),
+                        help="ansible-playbook to use (default: the one beside this Python)")
+    parser.add_argument("--results", default=str(Path(__file__).with_name("results")),
+                        help="directory for the JSON and Markdown results")
+    parser.add_argument("--keep", action="store_true", help="keep each lab's temporary directory")
+    parser.add_argument("extra", nargs="*", help="extra ansible-playbook arguments (after --)")
+    args = parser.parse_args(argv)
+
+    counts = [int(x) for x in args.hosts.split(",") if x.strip()]
+    if not counts or min(counts) < 1:
+        parser.error("--hosts needs positive integers")
+    playbook = Path(args.playbook).resolve()
+    version = subprocess.run([args.ansible_playbook, "--version"], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[0]
+    results = []
+    for n in counts:
+        print(f"benchmark: {n} host(s) ...", file=sys.stderr, flush=True)
+        results.append(run_one(n, playbook=playbook, forks=args.forks, group=args.group,
+                               ansible_playbook=args.ansible_playbook, keep=args.keep, extra=args.extra))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    doc = {
+        "benchmark": "winsim round trips and wall time",
+        "time": stamp,
+        "playbook": str(playbook.relative_to(REPO) if playbook.is_relative_to(REPO) else playbook),
+        "ansible": version,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "forks": args.forks,
+        "results": results,
+    }
+    table = format_table(results)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (f"bench-{stamp}", "latest"):
+        (out / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
+        (out / f"{name}.md").write_text(f"# winsim benchmark {stamp}\n\n{doc['playbook']}, {version}, "
+                                        f"Python {doc['python']}, {doc['cpus']} CPUs, forks {args.forks}\n\n"
+                                        f"{table}\n")
+    print(table)
+    print(f"results: {out / f'bench-{stamp}.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
