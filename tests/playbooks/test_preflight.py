@@ -1,0 +1,112 @@
+"""The preflight (first play of site.yml) stops a bad run before any host is touched.
+
+Each case runs the real site.yml against a private copy of inventories/sim
+with one defect, and proves three things: the run fails in the preflight, the
+message names the variable, and no simulated host was contacted (winsim
+writes a state file and round-trip statistics on the first module run, so the
+state directory must stay empty). The real inventories are checked the same
+way: on a controller without their vault and CA bundle the preflight lists
+exactly what is missing and connects to nothing.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+
+from .conftest import REPO, run_playbook
+
+pytestmark = pytest.mark.playbook
+
+# --tags with a tag no task has: the preflight (tagged always) runs, nothing else does.
+ONLY_PREFLIGHT = ("--tags", "preflight-only-no-such-tag", "-v")
+
+
+def _delete_key(path: pathlib.Path, key: str) -> None:
+    """Remove a top-level YAML key and its indented block."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "-")) or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    assert out != lines, f"{key} not found in {path}"
+    path.write_text("".join(out), encoding="utf-8")
+
+
+def _state_files(inventory: pathlib.Path) -> list[pathlib.Path]:
+    state = inventory.parent.parent / ".winsim"
+    return sorted(p for p in state.rglob("*") if p.is_file()) if state.exists() else []
+
+
+def test_intact_sim_inventory_passes_the_preflight(sim_copy: pathlib.Path) -> None:
+    result = run_playbook("site.yml", "-i", str(sim_copy), *ONLY_PREFLIGHT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Preflight passed for 4 host(s)" in result.stdout
+    assert "web01 [iis, tls]" in result.stdout
+    assert _state_files(sim_copy) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(("group_vars/webservers/iis.yml", "iis_hosting_bundle_source"),
+                     ["web01: iis_hosting_bundle_source: required for tier web",
+                      "web02: iis_hosting_bundle_source: required for tier web"],
+                     id="required-variable-deleted"),
+        pytest.param(("group_vars/webservers/tls.yml", "tls_sites"),
+                     ["web01: tls_sites: required for tier web", "web02: tls_sites: required for tier web"],
+                     id="required-list-deleted"),
+        pytest.param(("group_vars/all/vault.yml", None),
+                     ["web01: vault_ansible_password: secret referenced by ansible_password is not defined",
+                      "dc01: vault_ansible_password", "sql01: vault_ansible_password"],
+                     id="vault-deleted"),
+        pytest.param(("group_vars/webservers/iis.yml", "iis_default_site_state: gone"),
+                     ["web01: iis_default_site_state: value of iis_default_site_state must be one of"],
+                     id="invalid-choice"),
+    ],
+)
+def test_defect_fails_in_preflight_naming_it(sim_copy: pathlib.Path, edit: tuple[str, str | None],
+                                             expected: list[str]) -> None:
+    path, key = sim_copy / edit[0], edit[1]
+    if key is None:
+        path.unlink()
+    elif ":" in key:
+        path.write_text(path.read_text(encoding="utf-8") + key + "\n", encoding="utf-8")
+        _delete_key(path, key.split(":")[0])
+        path.write_text(path.read_text(encoding="utf-8") + key + "\n", encoding="utf-8")
+    else:
+        _delete_key(path, key)
+
+    result = run_playbook("site.yml", "-i", str(sim_copy))
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Preflight found" in output
+    for text in expected:
+        assert text in output, f"{text!r} missing from:\n{output}"
+    # Nothing after the preflight ran, and no simulated host was contacted.
+    assert "PLAY [Web tier" not in output
+    assert _state_files(sim_copy) == []
+
+
+@pytest.mark.parametrize("env", ["lab", "stage", "prod"])
+def test_real_inventory_without_secrets_lists_what_is_missing(env: str) -> None:
+    result = run_playbook("site.yml", "-i", f"inventories/{env}", *ONLY_PREFLIGHT)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Preflight found" in output
+    hosts = re.findall(r"^  - ([a-z0-9-]+): vault_ansible_password: ", output, flags=re.MULTILINE)
+    inventory = (REPO / "inventories" / env / "hosts.yml").read_text(encoding="utf-8")
+    assert sorted(hosts) == sorted(re.findall(r"^ {12}([a-z0-9-]+):$", inventory, flags=re.MULTILINE))
+    assert re.search(r"-web01: iis_hosting_bundle_product_id: required for tier web and empty", output)
+    assert re.search(r"-web01: ansible_psrp_ca_cert: CA bundle /etc/pki/mcms/internal-ca.pem does not exist", output)
+    # The preflight connected to nothing: no psrp connection was attempted.
+    assert "psrp" not in result.stderr.lower() or "ansible_psrp" in result.stderr
+    assert "UNREACHABLE" not in output
