@@ -59,6 +59,12 @@ PLAYBOOK = """
       ansible.builtin.fail:
         msg: expected failure
       ignore_errors: true
+    - name: Gather a few facts
+      ansible.builtin.setup:
+        gather_subset:
+          - "!all"
+          - "!min"
+          - env
     - name: Loop over items
       ansible.builtin.debug:
         msg: "{{ item }}"
@@ -145,7 +151,7 @@ def test_recording_starts_with_a_start_record(recording: list[dict[str, t.Any]])
 
 def test_recording_ends_with_a_summary(recording: list[dict[str, t.Any]]) -> None:
     summary = recording[-1]
-    assert (summary["type"], summary["tasks"], summary["hosts"]["localhost"]["ignored"]) == ("summary", 9, 1)
+    assert (summary["type"], summary["tasks"], summary["hosts"]["localhost"]["ignored"]) == ("summary", 10, 1)
 
 
 def test_changed_task(recording: list[dict[str, t.Any]]) -> None:
@@ -194,6 +200,10 @@ def test_ignored_failure(recording: list[dict[str, t.Any]]) -> None:
 def test_loop_items(recording: list[dict[str, t.Any]]) -> None:
     record = _task(recording, "Loop over items")
     assert [i["changed"] for i in record["items"]] == [False, False]
+
+
+def test_fact_keys_leave_out_ansible_internals(recording: list[dict[str, t.Any]]) -> None:
+    assert _task(recording, "Gather a few facts")["fact_keys"] == ["ansible_env", "gather_subset", "module_setup"]
 
 
 def test_task_path_points_at_the_playbook(recording: list[dict[str, t.Any]]) -> None:

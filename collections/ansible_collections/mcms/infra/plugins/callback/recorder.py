@@ -223,7 +223,7 @@ class CallbackModule(CallbackBase):
         }
         facts = res.get("ansible_facts")
         if isinstance(facts, dict):
-            record["fact_keys"] = sorted(to_text(k) for k in facts)
+            record["fact_keys"] = returned_keys(facts)  # without _ansible_facts_gathered
         items = res.get("results")
         is_loop = getattr(task, "loop", None) is not None or bool(getattr(task, "loop_with", None))
         if is_loop and isinstance(items, list):
