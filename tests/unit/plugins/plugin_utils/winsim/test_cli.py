@@ -293,3 +293,15 @@ def test_fidelity_unreadable_recording_exits_2(tmp_path: Path) -> None:
     (tmp_path / "bad").write_text("not json\n")
     a = _recording(tmp_path / "a", True)
     assert cli.main(["fidelity", "compare", str(a), str(tmp_path / "bad")]) == 2
+
+
+def test_drift_repeatable_option(state_dir: Path) -> None:
+    assert run(state_dir, "drift", "web01", "add-cert", "--subject", "CN=mcms.lab", "--days", "10",
+               "--dns-name", "a.lab", "--dns-name", "b.lab") == 0
+    (entry,) = _state(state_dir)["certificates"]["LocalMachine"]["My"].values()
+    assert entry["dns_names"] == ["a.lab", "b.lab"]
+
+
+def test_hosts_with_only_sidecars_are_listed(state_dir: Path) -> None:
+    run(state_dir, "fault", "web03", "add", "disk_full", "C:")
+    assert cli.HostResolver(state_dir=str(state_dir)).all_hosts() == ["web03"]

@@ -263,3 +263,24 @@ def test_win_ping_crash_raises_unhandled_exception() -> None:
     with pytest.raises(ModuleFailed, match=r"^Unhandled exception while executing module: boom$") as err:
         _ping("crash")
     assert err.value.extra["exception"].startswith("boom")
+
+
+def test_winrm_listener_certificate_facts() -> None:
+    from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim import drift
+
+    state = _state()
+    state["clock"] = {"now": "2026-03-02T14:30:15Z"}
+    drift.apply_drift(state, "add-cert", subject="CN=web01", days=90)
+    (thumbprint,) = state["certificates"]["LocalMachine"]["My"]
+    state["host"]["winrm_https_thumbprint"] = thumbprint.lower()
+    f = _setup(state, gather_subset=["!all", "!min", "winrm"])[0]["ansible_facts"]
+    assert (f["ansible_win_rm_certificate_thumbprint"], f["ansible_win_rm_certificate_expires"]) == (
+        thumbprint, "2026-05-31 14:30:15")
+
+
+def test_winrm_listener_with_missing_certificate_warns() -> None:
+    state = _state()
+    state["host"]["winrm_https_thumbprint"] = "A" * 40
+    f, ctx = _setup(state, gather_subset=["!all", "!min", "winrm"])
+    assert "ansible_win_rm_certificate_thumbprint" not in f["ansible_facts"]
+    assert ctx.warnings[0].startswith("Error during certificate expiration retrieval")
