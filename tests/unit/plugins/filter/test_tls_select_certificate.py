@@ -10,6 +10,7 @@ from ansible_collections.mcms.infra.plugins.filter.tls_select_certificate import
     FilterModule,
     tls_plan,
     tls_select_certificate,
+    tls_unbindable,
 )
 
 A = "A" * 40
@@ -20,7 +21,7 @@ SITE = {"name": "MCMS", "hostnames": [HOST], "port": 443, "ip": "*"}
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"tls_select_certificate", "tls_plan"}
+    assert set(FilterModule().filters()) == {"tls_select_certificate", "tls_plan", "tls_unbindable"}
 
 
 def test_picks_the_certificate_valid_longest() -> None:
@@ -191,3 +192,41 @@ def test_plan_key_reader_follows_app_pool() -> None:
     assert plan["sites"][0]["key_reader"] == "IIS APPPOOL\\MCMSPool"
     site = dict(SITE, key_reader="LAB\\gmsa_mcms$")
     assert tls_plan([site], [], [], NOW)["sites"][0]["key_reader"] == "LAB\\gmsa_mcms$"
+
+
+# -- after an import -------------------------------------------------------------------
+def test_unbindable_new_certificate_without_key_keeps_old_binding() -> None:
+    certs = [info_entry(A, [HOST], days_left=10), info_entry(B, [HOST], days_left=397, lifetime=397, private_key=False)]
+    plan = tls_plan([SITE], certs, [iis_site("MCMS", [https(HOST, A)])], NOW)
+    messages = tls_unbindable(plan, ["MCMS"], "ownca")
+    assert len(messages) == 1
+    assert f"{B} has no private key" in messages[0]
+    assert f"the https bindings stay on {A} (10 days left)" in messages[0]
+
+
+def test_unbindable_empty_when_the_new_certificate_is_selected() -> None:
+    certs = [info_entry(A, [HOST], days_left=10), info_entry(B, [HOST], days_left=397, lifetime=397)]
+    plan = tls_plan([SITE], certs, [iis_site("MCMS", [https(HOST, A)])], NOW)
+    assert tls_unbindable(plan, ["MCMS"], "ownca") == []
+
+
+def test_unbindable_pfx_not_newer_is_left_to_the_report() -> None:
+    certs = [info_entry(A, [HOST], days_left=10)]
+    plan = tls_plan([SITE], certs, [iis_site("MCMS", [https(HOST, A)])], NOW)
+    assert tls_unbindable(plan, ["MCMS"], "pfx", offered={"MCMS": certs[0]}) == []
+    assert "within tls_renew_before_days" in tls_unbindable(plan, ["MCMS"], "ownca")[0]
+
+
+def test_unbindable_without_any_certificate() -> None:
+    plan = tls_plan([SITE], [], [iis_site("MCMS", [])], NOW)
+    message = tls_unbindable(plan, ["MCMS"], "store")[0]
+    assert "no certificate for these names in LocalMachine\\My" in message
+    assert "gets no https binding" in message
+
+
+def test_plan_removal_ignores_duplicate_names_windows_lists() -> None:
+    old = info_entry(A, [HOST, HOST, "api.lab.example"], days_left=10)
+    new = info_entry(B, [HOST, "api.lab.example"], days_left=365)
+    site = dict(SITE, hostnames=[HOST, "api.lab.example"])
+    iis = [iis_site("MCMS", [https(HOST, B), https("api.lab.example", B)])]
+    assert tls_plan([site], [old, new], iis, NOW)["removable"] == [A]

@@ -507,9 +507,10 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
         if selected is not None and not rebind:
             for cert in certificates or []:
                 thumb = normalize_thumbprint(cert.get("thumbprint"))
-                names = sorted(str(n).lower() for n in cert.get("dns_names") or [])
+                # a set: Windows may list the subject CN beside the SANs (duplicates)
+                names = {str(n).lower().rstrip(".") for n in cert.get("dns_names") or []}
                 if (thumb != selected["thumbprint"] and thumb not in bound_anywhere
-                        and names == sorted(h.lower() for h in hostnames)
+                        and names == {h.lower().rstrip(".") for h in hostnames}
                         and _cert_time(cert, "valid_to") <= _cert_time(selected, "valid_to")):
                     removable.append(thumb)
         app_pool = site.get("app_pool") or (iis_site or {}).get("application_pool") or name
@@ -538,6 +539,46 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
         "removable": sorted({t for s in plan_sites for t in s["removable"]}),
         "missing_sites": [s["name"] for s in plan_sites if not s["site_exists"]],
     }
+
+
+def unbindable(plan: dict[str, t.Any], issued_for: list[str], source: str, store: str = "My",
+               offered: dict[str, dict[str, t.Any]] | None = None) -> list[str]:
+    """After issuing/importing for ``issued_for``, the sites still without a certificate to bind.
+
+    ``plan`` is the plan recomputed from the store as read after the import.
+    With ``ownca`` every such site must now have a certificate outside the
+    renewal window.  With ``pfx`` the vaulted certificate must be selectable
+    when it was imported (a PFX that is simply not newer is left to the expiry
+    report).  With any source a site without any usable certificate fails.
+    Each message names the site, the certificates and why, and says which
+    certificate the bindings stay on.
+    """
+    messages = []
+    for site in plan.get("sites") or []:
+        if site["name"] not in issued_for:
+            continue
+        selected = site.get("selected")
+        offer = (offered or {}).get(site["name"]) or {}
+        offer_thumb = normalize_thumbprint(offer.get("thumbprint")) if offer else ""
+        rejected = site.get("rejected") or {}
+        failing = selected is None
+        if source == "ownca" and site.get("issue"):
+            failing = True
+        if source == "pfx" and offer_thumb and offer_thumb in rejected:
+            failing = True
+        if not failing:
+            continue
+        why = "; ".join(f"{thumb} {reason}" for thumb, reason in sorted(rejected.items()))
+        if not why and selected is not None:
+            why = (f"the newest usable certificate {selected['thumbprint']} expires in {selected['days_left']} days, "
+                   "within tls_renew_before_days, and no newer one was imported")
+        if not why:
+            why = f"no certificate for these names in LocalMachine\\{store}"
+        stays = (f"the https bindings stay on {selected['thumbprint']} ({selected['days_left']} days left)"
+                 if selected is not None else "the site has no usable certificate and gets no https binding")
+        messages.append(f"site {site['name']}: no new certificate can be bound for {', '.join(site['hostnames'])} "
+                        f"({why}); {stays}")
+    return messages
 
 
 # -- expiry report -------------------------------------------------------------------------
