@@ -36,6 +36,16 @@ def tls_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.Any]]
         raise AnsibleFilterError(f"tls_plan: {exc}") from exc
 
 
+def tls_unbindable(plan: dict[str, t.Any], issued_for: list[str], source: str, store: str = "My",
+                   offered: dict[str, dict[str, t.Any]] | None = None) -> list[str]:
+    """Sites that still have no certificate to bind after an issue/import (see ``_tls.unbindable``)."""
+    try:
+        return _tls.unbindable(plan, list(issued_for or []), source, store, offered or None)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"tls_unbindable: {exc}") from exc
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"tls_select_certificate": tls_select_certificate, "tls_plan": tls_plan}
+        return {"tls_select_certificate": tls_select_certificate, "tls_plan": tls_plan,
+                "tls_unbindable": tls_unbindable}
