@@ -218,3 +218,15 @@ def test_reg_file_values_round_trip(fresh_state, line, vtype, data):
     clone = registry._fresh_registry()
     registry.reg_import({"registry": clone}, registry.parse_reg(exported))
     assert clone["hkcu\\software\\t"] == fresh_state["registry"]["hkcu\\software\\t"]
+
+
+CIPHERS = "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Ciphers"
+
+
+@pytest.mark.parametrize("name", ["AES 128/128", "RC4 40/128", "Triple DES 168"])
+def test_slash_is_part_of_a_key_name(run_module, name):
+    """Only a backslash separates registry keys: ``Ciphers\\AES 128/128`` is one key."""
+    _, state = run_module(REGEDIT, {"path": f"{CIPHERS}\\{name}", "name": "Enabled", "data": 0, "type": "dword"})
+    assert registry.subkeys(state, CIPHERS) == [name]
+    stat, _ = run_module(STAT, {"path": f"{CIPHERS}\\{name}", "name": "Enabled"}, state=state)
+    assert stat["exists"] and stat["value"] == 0

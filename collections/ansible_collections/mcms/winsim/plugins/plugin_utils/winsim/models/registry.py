@@ -121,8 +121,10 @@ def _fresh_registry() -> dict[str, t.Any]:
 def canonical(path: str) -> str | None:
     """``HKLM:\\Software\\X``, ``HKLM\\Software\\X`` or
     ``HKEY_LOCAL_MACHINE\\Software\\X`` -> ``HKLM\\Software\\X``; None when
-    the hive is unknown."""
-    p = path.replace("/", "\\").strip()
+    the hive is unknown.  Only ``\\`` separates keys: ``/`` is an ordinary
+    character of a key name on Windows (``SCHANNEL\\Ciphers\\AES 128/128`` is one
+    key; ``RegistryKey.OpenSubKey`` and ``reg import`` both keep it)."""
+    p = path.strip()
     head, _, rest = p.partition("\\")
     head = head.rstrip(":").upper()
     hive = head if head in HIVES else LONG_HIVES.get(head)
