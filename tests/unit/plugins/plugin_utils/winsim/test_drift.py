@@ -309,15 +309,61 @@ def test_remove_cert(fresh: dict[str, t.Any]) -> None:
 
 # -- SQL Server -----------------------------------------------------------------------------
 
+@pytest.fixture
+def sql_host(fresh: dict[str, t.Any]) -> dict[str, t.Any]:
+    from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.models import sql
+
+    inst = sql.ensure_instance(fresh)
+    agent = inst["agent"]
+    for name in ("Backup FULL", "Backup LOG"):
+        agent["jobs"][name.lower()] = {"name": name, "job_id": name, "enabled": True, "steps": []}
+    agent["schedules"] = [
+        {"id": 1, "name": "Daily", "enabled": True, "jobs": ["Backup FULL"]},
+        {"id": 2, "name": "Hourly", "enabled": True, "jobs": ["Backup FULL", "Backup LOG"]},
+    ]
+    inst["databases"]["mcms"] = {"name": "MCMS", "recovery_model": "Full", "log_chain_lsn": 42}
+    return fresh
+
+
+def _inst(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    return state["sql"]["instances"]["mssqlserver"]
+
+
 def test_sql_drift_without_sql_server_fails(fresh: dict[str, t.Any]) -> None:
-    fresh.setdefault("sql", {"instances": {}})
-    fresh["sql"]["instances"] = {}
     with pytest.raises(DriftError, match="SQL Server is not installed"):
-        apply_drift(fresh, "delete-agent-job", name="DatabaseBackup - USER_DATABASES - FULL")
+        apply_drift(fresh, "delete-agent-job", name="Backup FULL")
 
 
-def test_delete_agent_job(fresh: dict[str, t.Any]) -> None:
-    fresh["sql"] = {"instances": {"MSSQLSERVER": {"agent_jobs": {"Backup FULL": {"enabled": True}},
-                                                  "databases": {}}}}
-    apply_drift(fresh, "delete-agent-job", name="backup full")
-    assert fresh["sql"]["instances"]["MSSQLSERVER"]["agent_jobs"] == {}
+def test_delete_agent_job(sql_host: dict[str, t.Any]) -> None:
+    apply_drift(sql_host, "delete-agent-job", name="backup full")
+    assert sorted(_inst(sql_host)["agent"]["jobs"]) == ["backup log"]
+
+
+def test_delete_agent_job_drops_its_unused_schedules_only(sql_host: dict[str, t.Any]) -> None:
+    apply_drift(sql_host, "delete-agent-job", name="Backup FULL")
+    assert _inst(sql_host)["agent"]["schedules"] == [
+        {"id": 2, "name": "Hourly", "enabled": True, "jobs": ["Backup LOG"]}]
+
+
+def test_delete_unknown_agent_job_names_the_existing_ones(sql_host: dict[str, t.Any]) -> None:
+    with pytest.raises(DriftError, match=r"no SQL Agent job 'Nope' on MSSQLSERVER \(existing: Backup FULL, Backup LOG"):
+        apply_drift(sql_host, "delete-agent-job", name="Nope")
+
+
+def test_unknown_instance(sql_host: dict[str, t.Any]) -> None:
+    with pytest.raises(DriftError, match="no SQL Server instance 'SQLEXPRESS'"):
+        apply_drift(sql_host, "delete-agent-job", name="Backup FULL", instance="SQLEXPRESS")
+
+
+def test_disable_agent_job(sql_host: dict[str, t.Any]) -> None:
+    apply_drift(sql_host, "disable-agent-job", name="Backup LOG", instance="mssqlserver")
+    assert _inst(sql_host)["agent"]["jobs"]["backup log"]["enabled"] is False
+
+
+@pytest.mark.parametrize(("model", "expected", "chain"), [
+    ("simple", "Simple", None), ("bulk_logged", "BulkLogged", 42), ("full", "Full", 42),
+])
+def test_set_recovery_model(sql_host: dict[str, t.Any], model: str, expected: str, chain: int | None) -> None:
+    apply_drift(sql_host, "set-recovery-model", database="mcms", model=model)
+    db = _inst(sql_host)["databases"]["mcms"]
+    assert (db["recovery_model"], db["log_chain_lsn"]) == (expected, chain)
