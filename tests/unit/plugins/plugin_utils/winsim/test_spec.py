@@ -255,3 +255,12 @@ def test_legacy_check_mode_declared_in_source() -> None:
 def test_module_without_known_module_util_fails_loudly() -> None:
     with pytest.raises(SimulatorError, match=r"neither Ansible.Basic nor Ansible.ModuleUtils.Legacy"):
         module_spec("ansible.windows.win_stat", "#!powershell\nWrite-Output 1\n", {})
+
+
+def test_check_mode_support_declared_by_the_module_util_that_creates_the_module() -> None:
+    # microsoft.ad's object modules build their spec in the _ADObject util (Invoke-AnsibleADObject).
+    source, utils = load_module_source("microsoft.ad.user")
+    assert "ansible_collections.microsoft.ad.plugins.module_utils._ADObject" in utils
+    spec = module_spec("microsoft.ad.user", source, utils)
+    assert spec.supports_check_mode is True
+    assert {"password"} <= spec.no_log_names

@@ -162,6 +162,7 @@ def load_doc_options(fqcn: str) -> dict[str, t.Any]:
     return options
 
 
+_CREATE = re.compile(r"\[(?:Ansible\.Basic\.)?AnsibleModule\]::Create\(")
 _UTIL_RE = re.compile(r"^#(?:AnsibleRequires\s+-(?:PowerShell|CSharpUtil)|Requires\s+-Module)\s+(?P<name>[\w.]+)",
                       re.IGNORECASE | re.MULTILINE)
 
@@ -179,8 +180,12 @@ def load_module_source(fqcn: str) -> tuple[str, dict[str, str]]:
     with open(found.plugin_resolved_path, encoding="utf-8-sig") as fh:
         source = fh.read()
     utils: dict[str, str] = {}
+    ns, coll = fqcn.split(".")[:2]
     for m in _UTIL_RE.finditer(source):
         name = m.group("name")
+        if name.startswith("."):
+            # "..module_utils._X" is relative to the collection's plugins package.
+            name = f"ansible_collections.{ns}.{coll}.plugins." + name.lstrip(".")
         path = _module_util_path(name)
         if path is not None:
             with open(path, encoding="utf-8-sig") as fh:
@@ -239,10 +244,15 @@ def module_spec(fqcn: str, source: str, module_utils: dict[str, str] | None = No
         cached = _SPEC_CACHE.get((fqcn, digest))
     if cached is not None:
         return cached
-    if re.search(r"\[(?:Ansible\.Basic\.)?AnsibleModule\]::Create\(", source) or re.search(
+    if _CREATE.search(source) or re.search(
             r"^#AnsibleRequires\s+-CSharpUtil\s+Ansible\.Basic\b", source, re.IGNORECASE | re.MULTILINE):
         style = "basic"
-        supports = bool(re.search(r"\bsupports_check_mode\s*=\s*\$true\b", source, re.IGNORECASE))
+        # The spec may be built by a module util that creates the module for
+        # it (microsoft.ad's Invoke-AnsibleADObject): look where Create is.
+        creators = [source] if _CREATE.search(source) else [
+            text for name, text in (module_utils or {}).items() if not name.endswith(".cs") and _CREATE.search(text)]
+        supports = any(re.search(r"\bsupports_check_mode\s*=\s*\$true\b", text, re.IGNORECASE)
+                       for text in creators or [source])
     elif re.search(r"\bParse-Args\b", source, re.IGNORECASE):
         style = "legacy"
         m = re.search(r"\bParse-Args\b[^\n]*-supports_check_mode\s+\$(true|false)\b", source, re.IGNORECASE)
