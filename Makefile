@@ -7,7 +7,7 @@
 #   make lint | unit | oldest | playbooks | molecule [SCENARIO=iis]
 #   make wheelhouse            download every pinned wheel for air-gapped controllers
 #   make lock                  re-resolve requirements/*.in into hash-pinned *.txt
-#   make changelog             render CHANGELOG.md from changelogs/fragments
+#   make changelog [VERSION=x.y.z]  render CHANGELOG.md from changelogs/fragments
 #   make clean                 remove the venvs, simulated host state and caches
 
 SHELL := bash
@@ -18,6 +18,8 @@ ENV ?= sim
 ARGS ?=
 PROFILE ?=
 SCENARIO ?=
+# Release version of CHANGELOG.md: the in-repo collections' version.
+VERSION ?= $(shell sed -n 's/^version: *//p' collections/ansible_collections/mcms/infra/galaxy.yml)
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -70,8 +72,9 @@ wheelhouse: ## Download every pinned wheel into wheelhouse/ (needs the package i
 lock: ## Re-resolve requirements/*.in into hash-pinned lock files (needs the package index)
 	@scripts/lock.sh
 
-changelog: setup-newest ## Render CHANGELOG.md from changelogs/fragments
-	$(BIN)/antsibull-changelog release --refresh
+changelog: setup-newest ## Render CHANGELOG.md from changelogs/fragments (VERSION=x.y.z)
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog release --version $(VERSION) --update-existing
 
 clean: ## Remove the venvs, the simulated hosts' state and caches (keeps wheelhouse/)
 	rm -rf .venv .venv-oldest .winsim .pytest_cache .ruff_cache

@@ -311,7 +311,7 @@ def test_malformed_tiers_are_refused(data: t.Any, expected: str) -> None:
 
 def test_role_without_argument_specs_is_refused(tmp_path: pathlib.Path) -> None:
     _make_role(tmp_path, "bare", None, None)
-    with pytest.raises(pf.PreflightError, match="no meta/argument_specs.yml"):
+    with pytest.raises(pf.PreflightError, match=re.escape("no meta/argument_specs.yml")):
         pf.load_role("bare", [str(tmp_path)], yaml.safe_load)
 
 
