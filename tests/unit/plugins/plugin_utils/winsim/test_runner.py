@@ -371,3 +371,11 @@ def test_reboot_protocol(runner: Runner, generation: str) -> None:
 def test_boot_time_is_a_filetime() -> None:
     assert transport.filetime("1601-01-01T00:00:01Z") == 10_000_000
     assert transport.filetime("2026-01-05T09:00:00Z") == (1767603600 + 11644473600) * 10_000_000
+
+
+def test_no_log_task_masks_every_argument_in_the_trace(runner: Runner) -> None:
+    runner.handle(d.decode(*module_payload("2.21", "ansible.windows.win_stat", {"path": "C:\\secret-dir"},
+                                           extra={"_ansible_no_log": True})))
+    trace = [json.loads(x) for x in runner.store.trace_path.read_text().splitlines()]
+    assert trace[-1]["args"] == {"path": NO_LOG_MASK}
+    assert "secret-dir" not in runner.store.trace_path.read_text()

@@ -31,7 +31,7 @@ import os
 import typing as t
 
 from . import decoder as d
-from .masking import SecretSet, mask, remove_no_log_values
+from .masking import NO_LOG_MASK, SecretSet, mask, remove_no_log_values
 from .models import load_all
 from .models._base import Faults, ModuleContext, ModuleFailed, SimulatorError
 from .runtime import HostRuntime
@@ -255,7 +255,11 @@ class Runner:
         with self.store.locked():
             self.round_trip("module", module=request.fqcn)
             result, trace = self._run_locked(request, secrets)
-            trace_args = mask(request.options, secrets)
+            if request.no_log:
+                # no_log: true on the task: every argument is a secret.
+                trace_args = {k: (NO_LOG_MASK if v not in (None, "") else v) for k, v in request.options.items()}
+            else:
+                trace_args = mask(request.options, secrets)
             self.store.trace({
                 "kind": "module",
                 "module": request.fqcn,
@@ -268,7 +272,8 @@ class Runner:
                 "changed": bool(result.get("changed")),
                 "failed": bool(result.get("failed")),
                 "skipped": bool(result.get("skipped")),
-                "msg": mask(result.get("msg"), secrets) if result.get("failed") or result.get("skipped") else None,
+                "msg": (NO_LOG_MASK if request.no_log else mask(result.get("msg"), secrets))
+                if result.get("failed") or result.get("skipped") else None,
                 **trace,
             })
         if request.async_ is not None:
