@@ -25,10 +25,48 @@ import sys
 import typing as t
 from pathlib import Path
 
-__all__ = ["BLOCKS", "check", "render", "render_drifts", "render_faults", "render_modules", "update"]
+__all__ = ["BLOCKS", "check", "installed_version", "render", "render_drifts", "render_faults", "render_modules",
+           "update", "upstream_mismatches"]
 
 _BLOCK_RE = re.compile(r"(<!-- BEGIN GENERATED: (?P<name>[a-z]+) -->\n)(?P<body>.*?)"
                        r"(<!-- END GENERATED: (?P=name) -->)", re.DOTALL)
+
+
+def installed_version(collection: str) -> str | None:
+    """Version of the installed collection ``ns.name`` that ansible would
+    load (first in the collection search path), from its ``MANIFEST.json``."""
+    import json
+
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    from .drift import ensure_plugin_loader
+
+    ensure_plugin_loader()
+    ns, name = collection.split(".", 1)
+    for base in AnsibleCollectionConfig.collection_paths:
+        manifest = Path(base) / "ansible_collections" / ns / name / "MANIFEST.json"
+        if manifest.is_file():
+            return str(json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]["version"])
+    return None
+
+
+def upstream_mismatches() -> list[str]:
+    """Collections whose installed version is not the one the models were
+    written from: the module table can only be rendered faithfully from the
+    pinned versions."""
+    from .models import load_all
+
+    wanted: dict[str, set[str]] = {}
+    for spec in load_all().values():
+        collection, _, version = spec.upstream.partition(" ")
+        wanted.setdefault(collection, set()).add(version)
+    out = []
+    for collection, versions in sorted(wanted.items()):
+        have = installed_version(collection)
+        if have is None or {have} != versions:
+            out.append(f"{collection}: installed {have or 'nothing'}, "
+                       f"models written from {', '.join(sorted(versions))}")
+    return out
 
 
 def _check_mode(fqcn: str, legacy_check_mode: bool) -> str:
@@ -136,6 +174,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", default="docs/winsim.md")
     parser.add_argument("--check", action="store_true", help="only report stale blocks (exit 1 if any)")
     args = parser.parse_args(argv)
+    mismatches = upstream_mismatches()
+    if mismatches:
+        print(f"cannot render {args.path} from these collections: {'; '.join(mismatches)} "
+              "(use the project's pinned toolchain, make setup)", file=sys.stderr)
+        return 2
     if args.check:
         stale = check(args.path)
         if stale:
