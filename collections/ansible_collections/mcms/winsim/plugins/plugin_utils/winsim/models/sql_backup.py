@@ -1,0 +1,493 @@
+"""Backups and restores through ``lowlydba.sqlserver`` 2.8.1:
+``backup`` (``Backup-DbaDatabase``) and ``restore`` (``Restore-DbaDatabase``).
+
+A backup writes a real file into ``state["files"]`` (through
+``state.write_file``, so free space and ``disk_full`` faults apply) and a
+row into the instance's ``backup_history`` (msdb).  The file holds one or
+more backup sets (``Initialize`` off appends, as SQL Server does); each set
+is a small text block::
+
+    WINSIM-SQL-BACKUPSET 1
+    database=AppDb
+    type=Full | Differential | Log
+    first_lsn=... last_lsn=... checkpoint_lsn=... database_backup_lsn=...
+    ...
+    snapshot=<base64 JSON of the database's schema: users, roles, objects, settings>
+    END-BACKUPSET
+
+``restore`` reads those files back (never the history), selects the chain
+the way ``Select-DbaBackupInformation`` does (latest full, latest diff on
+that full, then the logs after it) and checks it like ``Test-DbaLsnChain``.
+
+Faithful quirks of 2.8.1: the module reads ``compress_backup`` instead of
+``compress``, so backups are never compressed; ``encryption_*`` and
+``azure_*`` are read from a misspelt ``$modules`` and never reach dbatools.
+In check mode ``Backup-DbaDatabase``/``Restore-DbaDatabase`` return nothing,
+so both report ``changed: false`` (their validations still fail).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import typing as t
+
+from ..state import DiskFull, children, exists, get_item, iso, make_dirs, normpath, parent, read_file, write_file
+from ._base import ModuleContext
+from .sql import (
+    _LSN_ACTIVITY,
+    _LSN_BACKUP,
+    Connection,
+    DbaError,
+    base_props,
+    connect,
+    dbasize,
+    dotnet_iso,
+    find_database,
+    last_backup,
+    new_guid,
+    sql_model,
+    timespan,
+)
+
+MAGIC = "WINSIM-SQL-BACKUPSET 1"
+END = "END-BACKUPSET"
+_SNAPSHOT_KEYS = ("owner", "recovery_model", "compatibility", "collation", "size_mb", "maxdop", "secondary_maxdop",
+                  "rcsi", "files", "schemas", "roles", "users", "objects")
+
+
+def _net_format(fmt: str, when: t.Any) -> str:
+    """``Get-Date -Format`` for the custom formats timestamps use."""
+    out = fmt
+    for token, value in (("yyyy", f"{when.year:04d}"), ("MM", f"{when.month:02d}"), ("dd", f"{when.day:02d}"),
+                         ("HH", f"{when.hour:02d}"), ("mm", f"{when.minute:02d}"), ("ss", f"{when.second:02d}")):
+        out = out.replace(token, value)
+    return out
+
+
+def _encode_set(meta: dict[str, t.Any]) -> str:
+    lines = [MAGIC]
+    for k, v in meta.items():
+        if k == "snapshot":
+            v = base64.b64encode(json.dumps(v, sort_keys=True).encode()).decode() if v is not None else ""
+        elif isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, list):
+            v = json.dumps(v)
+        lines.append(f"{k}={'' if v is None else v}")
+    lines.append(END)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def parse_sets(data: bytes) -> list[dict[str, t.Any]]:
+    """The backup sets in a backup file (``RESTORE HEADERONLY``); [] when
+    the file is not a backup."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return []
+    sets = []
+    cur: dict[str, t.Any] | None = None
+    for line in text.splitlines():
+        if line == MAGIC:
+            cur = {}
+        elif line == END and cur is not None:
+            sets.append(cur)
+            cur = None
+        elif cur is not None and "=" in line:
+            k, v = line.split("=", 1)
+            cur[k] = v
+    out = []
+    for s in sets:
+        rec: dict[str, t.Any] = dict(s)
+        for k in ("first_lsn", "last_lsn", "checkpoint_lsn", "database_backup_lsn", "position", "size_bytes"):
+            rec[k] = int(s[k]) if s.get(k) else 0
+        for k in ("is_copy_only", "has_checksum", "is_compressed"):
+            rec[k] = s.get(k) == "true"
+        rec["files"] = json.loads(s.get("files") or "[]")
+        rec["snapshot"] = json.loads(base64.b64decode(s["snapshot"])) if s.get("snapshot") else None
+        out.append(rec)
+    return out
+
+
+# -- backup -------------------------------------------------------------------------
+
+_TYPE = {"full": "Full", "database": "Full", "diff": "Differential", "differential": "Differential", "log": "Log"}
+
+
+@sql_model("lowlydba.sqlserver.backup")
+def backup(ctx: ModuleContext) -> dict[str, t.Any]:
+    try:
+        return _backup(ctx)
+    except DbaError as exc:
+        ctx.fail(f"Error backing up database: {exc}.")
+
+
+def _backup(ctx: ModuleContext) -> dict[str, t.Any]:
+    p = ctx.params
+    conn = connect(ctx)
+    inst = conn.inst
+    kind = _TYPE[p["type"]]
+    db = find_database(inst, p["database"])
+    if db is None or db["name"].lower() == "tempdb":
+        return ctx.exit(changed=False)          # "No databases match the request for backups" (a warning)
+    if p["max_transfer_size"] % 65536 != 0 or p["max_transfer_size"] > 4 * 1024 * 1024:
+        raise DbaError("MaxTransferSize value must be a multiple of 64kb and no greater than 4MB")
+    if "Normal" not in db["status"].split(","):
+        raise DbaError(f"Database status not Normal. {db['name']} skipped.")
+    if db["recovery_model"] == "Simple" and kind == "Log":
+        raise DbaError(f"[{db['name']}] is in simple recovery mode, cannot take log backup")
+    if kind != "Full" and last_backup(inst, db["name"], "Full") is None:
+        raise DbaError(f"[{db['name']}] does not have an existing full backup, cannot take log or differentialbackup")
+
+    now = ctx.now()
+    when = iso(now)
+    suffix = "trn" if kind == "Log" else "bak"
+    timestamp = _net_format(p.get("timestamp_format") or "yyyyMMddHHmm", now)
+    file_path = p.get("file_path")
+    path = p.get("path")
+    folder: str | None = None
+    file_item = get_item(ctx.state, file_path) if file_path else None
+    if file_item is not None and not path and file_item["type"] == "directory":
+        path, file_path = file_path, None
+    if file_path == "NUL":
+        targets = ["NUL:"]
+    else:
+        if not path:
+            path = inst["paths"]["backup"]
+        if file_path:
+            name = normpath(file_path).rsplit("\\", 1)[-1]
+            folder = parent(file_path) if "\\" in normpath(file_path) else path
+            suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+        else:
+            name = f"{db['name']}_{timestamp}.{suffix}"
+            folder = path
+        folder = normpath(folder)
+        count = p["file_count"] if p["file_count"] > 1 else 1
+        if count > 1:
+            base = name.rsplit(".", 1)[0]
+            targets = [f"{folder}\\{f'{i}-' if p['increment_prefix'] else ''}{base}-{i}-of-{count}.{suffix}"
+                       for i in range(1, count + 1)]
+        else:
+            targets = [f"{folder}\\{name}"]
+        if p["create_folder"]:
+            targets = [f"{parent(x)}\\{db['name']}\\{x.rsplit(chr(92), 1)[-1]}" for x in targets]
+        if p["replace_in_name"]:
+            targets = [x.replace("dbname", db["name"]).replace("instancename", inst["name"])
+                       .replace("servername", conn.computer).replace("timestamp", timestamp)
+                       .replace("backuptype", kind) for x in targets]
+        targets = [normpath(x) for x in targets]
+        if not p["ignore_file_checks"]:
+            for folder_path in dict.fromkeys(parent(x) for x in targets):
+                if folder_path is None or not exists(ctx.state, folder_path):
+                    if p["build_path"] or p["create_folder"]:
+                        if not ctx.check_mode:
+                            make_dirs(ctx.state, folder_path, when)
+                    else:
+                        # a warning plus $failures: the backup is silently skipped
+                        return ctx.exit(changed=False)
+    if ctx.check_mode:
+        return ctx.result          # ShouldProcess false: no header info, no output
+
+    if kind == "Log" and db["log_chain_lsn"] is None:
+        raise DbaError("BACKUP LOG cannot be performed because there is no current database backup.\r\n"
+                       "BACKUP LOG is terminating abnormally.")
+    # LSNs: activity since the last operation, then the backup itself
+    db["lsn"] += _LSN_ACTIVITY
+    if kind == "Log":
+        first = db["log_chain_lsn"]
+        last = db["lsn"]
+        checkpoint = db["last_checkpoint_lsn"]
+    else:
+        checkpoint = first = db["lsn"]
+        db["last_checkpoint_lsn"] = checkpoint
+        last = db["lsn"] = db["lsn"] + _LSN_BACKUP
+    base_lsn = db["differential_base_lsn"] or 0
+    size_bytes = int(db["size_mb"] * 1024 * 1024 * (0.05 if kind == "Log" else (0.2 if kind == "Differential"
+                                                                                 else 0.55)))
+    set_id = inst["next_backup_set_id"]
+    meta: dict[str, t.Any] = {
+        "server": conn.computer, "instance": inst["name"], "database": db["name"], "type": kind,
+        "backup_set_guid": new_guid(inst["name"], db["name"], set_id, when), "first_lsn": first, "last_lsn": last,
+        "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "start": when, "end": when,
+        "is_copy_only": p["copy_only"], "has_checksum": p["checksum"], "is_compressed": False,
+        "recovery_model": db["recovery_model"].upper().replace("BULKLOGGED", "BULK-LOGGED"),
+        "recovery_fork_guid": db["recovery_fork_guid"], "size_bytes": size_bytes,
+        "files": [dict(f) for f in db["files"]], "position": 1, "user": conn.login,
+        "snapshot": None if kind == "Log" else {k: copy.deepcopy(db[k]) for k in _SNAPSHOT_KEYS},
+    }
+    if targets[0] != "NUL:":
+        for target in targets:
+            old = b""
+            item = get_item(ctx.state, target)
+            if item is not None and item["type"] == "file" and not (p["initialize"] or p["with_format"]):
+                old = read_file(ctx.state, target)
+                meta["position"] = len(parse_sets(old)) + 1
+            try:
+                write_file(ctx.state, target, old + _encode_set(meta).encode(), when)
+            except DiskFull as exc:
+                raise DbaError(f"Write on \"{exc}\" failed: 112(There is not enough space on the disk.)\r\n"
+                               f"BACKUP {'LOG' if kind == 'Log' else 'DATABASE'} is terminating abnormally.") from None
+            except FileNotFoundError:
+                raise DbaError(f"Cannot open backup device '{target}'. Operating system error 3(The system cannot "
+                               "find the path specified.).\r\nBACKUP DATABASE is terminating abnormally.") from None
+    # what the backup changes in the database
+    if not p["copy_only"]:
+        if kind == "Full":
+            db["differential_base_lsn"] = checkpoint
+            if db["recovery_model"] != "Simple" and db["log_chain_lsn"] is None:
+                db["log_chain_lsn"] = first
+        elif kind == "Log":
+            db["log_chain_lsn"] = last
+    elif kind == "Full" and db["recovery_model"] != "Simple" and db["log_chain_lsn"] is None:
+        pass                       # a copy-only full does not start a log chain
+    inst["next_backup_set_id"] += 1
+    row = {"backup_set_id": set_id, "backup_set_guid": meta["backup_set_guid"], "database": db["name"],
+           "type": kind, "start": when, "end": when, "first_lsn": first, "last_lsn": last,
+           "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "has_checksum": p["checksum"],
+           "is_copy_only": p["copy_only"], "is_compressed": False, "size_bytes": size_bytes,
+           "paths": targets, "position": meta["position"], "recovery_model": db["recovery_model"],
+           "user": conn.login, "recovery_fork_guid": db["recovery_fork_guid"], "verified": False}
+    notes = []
+    if p["verify"]:
+        row["verified"] = True
+        notes.append("Verify successful")
+    inst["backup_history"].append(row)
+    ctx.changed(True)
+    return ctx.exit(data=_backup_view(conn, row, meta, targets, notes, p["checksum"]))
+
+
+def _backup_view(conn: Connection, row: dict[str, t.Any], meta: dict[str, t.Any], targets: list[str],
+                 notes: list[str], checksum: bool) -> dict[str, t.Any]:
+    """The header info object ``Backup-DbaDatabase`` outputs (history
+    properties plus its own, minus the excluded ones)."""
+    verb = "LOG" if row["type"] == "Log" else "DATABASE"
+    opts = ["NOFORMAT", "NOINIT", "NOSKIP", "REWIND", "NOUNLOAD"]
+    if row["type"] == "Differential":
+        opts.insert(0, "DIFFERENTIAL")
+    if row["is_copy_only"]:
+        opts.insert(0, "COPY_ONLY")
+    if checksum:
+        opts.append("CHECKSUM")
+    script = (f"BACKUP {verb} [{row['database']}] TO  " +
+              ", ".join(f"DISK = N'{x}'" for x in targets) + " WITH  " + ",  ".join(opts) + ",  STATS = 1")
+    folder = sorted({parent(x) or "" for x in targets}) if targets[0] != "NUL:" else ["NUL:"]
+    out = base_props(conn)
+    out.update({
+        "AvailabilityGroupName": None, "Database": row["database"], "DatabaseId": None, "UserName": row["user"],
+        "Start": dotnet_iso(row["start"]), "End": dotnet_iso(row["end"]), "Duration": timespan(0),
+        "Path": targets, "TotalSize": dbasize(row["size_bytes"]), "CompressedBackupSize": dbasize(row["size_bytes"]),
+        "CompressionRatio": 1, "Type": row["type"], "DeviceType": "Disk", "Software": "Microsoft SQL Server",
+        "Position": row["position"], "IsCopyOnly": row["is_copy_only"], "RecoveryModel": row["recovery_model"],
+        "KeyAlgorithm": None, "EncryptorThumbprint": None, "EncryptorType": None,
+        "BackupComplete": True, "BackupFile": [x.rsplit("\\", 1)[-1] for x in targets] if len(targets) > 1
+        else targets[0].rsplit("\\", 1)[-1], "BackupFilesCount": len(targets),
+        "BackupFolder": folder[0] if len(folder) == 1 else folder,
+        "BackupPath": targets[0] if len(targets) == 1 else sorted(targets), "DatabaseName": row["database"],
+        "Script": script, "Verified": row["verified"],
+    })
+    if notes:
+        out.update({"Notes": ",".join(notes), "FirstLsn": row["first_lsn"],
+                    "DatabaseBackupLsn": row["database_backup_lsn"], "CheckpointLsn": row["checkpoint_lsn"],
+                    "LastLsn": row["last_lsn"], "BackupSetId": row["backup_set_id"],
+                    "LastRecoveryForkGUID": meta["recovery_fork_guid"]})
+    return out
+
+
+# -- restore ------------------------------------------------------------------------
+
+def _collect(ctx: ModuleContext, path: str, recurse: bool) -> list[dict[str, t.Any]]:
+    item = get_item(ctx.state, path)
+    if item is None:
+        return []
+    files = [item] if item["type"] == "file" else [
+        c for c in children(ctx.state, path, recurse=recurse) if c["type"] == "file"]
+    out = []
+    for f in files:
+        for s in parse_sets(read_file(ctx.state, f["path"])):
+            s["full_name"] = f["path"]
+            out.append(s)
+    return out
+
+
+def _warn(ctx: ModuleContext, function: str, msg: str) -> str:
+    return f"[{ctx.now().strftime('%H:%M:%S')}][{function}] {msg}"
+
+
+@sql_model("lowlydba.sqlserver.restore")
+def restore(ctx: ModuleContext) -> dict[str, t.Any]:
+    warnings: list[str] = []
+    try:
+        return _restore(ctx, warnings)
+    except DbaError as exc:
+        extra = f" Additional warnings: {' '.join(warnings)}." if warnings else ""
+        ctx.fail(f"Error restoring database: {exc}.{extra}")
+
+
+def _restore(ctx: ModuleContext, warnings: list[str]) -> dict[str, t.Any]:
+    p = ctx.params
+    conn = connect(ctx)
+    sets = _collect(ctx, p["path"], p["directory_recurse"])
+    if not sets:
+        return ctx.exit(changed=False)     # "No backups passed through" is a warning only
+    sources = sorted({s["database"] for s in sets}, key=str.lower)
+    if len(sources) > 1 and p.get("database"):
+        raise DbaError("Multiple Databases' backups passed in, but only 1 name to restore them under. Stopping as "
+                       "cannot work out how to proceed")
+    outputs: list[t.Any] = []
+    plans = []
+    for source in sources:
+        history = [s for s in sets if s["database"] == source]
+        target = p.get("database") or ((p.get("restored_database_name_prefix") or "") + source)
+        if p["verify_only"]:
+            plans.append((source, target, history))
+            continue
+        chain = _select(ctx, history, warnings)
+        _test(ctx, conn, source, target, chain, warnings)
+        plans.append((source, target, chain))
+    if ctx.check_mode:
+        return ctx.result              # Invoke-DbaAdvancedRestore -WhatIf outputs nothing
+    for _source, target, chain in plans:
+        if p["verify_only"]:
+            outputs.extend({"Length": len("Verify successful")} for _ in chain)
+            continue
+        outputs.extend(_apply(ctx, conn, target, chain))
+    ctx.changed(True)
+    return ctx.exit(data=outputs[0] if len(outputs) == 1 else outputs)
+
+
+def _select(ctx: ModuleContext, history: list[dict[str, t.Any]], warnings: list[str]) -> list[dict[str, t.Any]]:
+    """``Select-DbaBackupInformation``: the latest full, the latest diff on
+    it, the logs after them."""
+    p = ctx.params
+    fulls = [s for s in history if s["type"] == "Full"]
+    if not fulls:
+        warnings.append(_warn(ctx, "Select-DbaBackupInformation",
+                              f"No Full backup found to anchor the restore of {history[0]['database']}"))
+        raise DbaError(f"Database {history[0]['database']} unable to be restored, see warnings for details")
+    full = max(fulls, key=lambda s: s["last_lsn"])
+    chain = [full]
+    anchor = full
+    if not p["ignore_diff_backup"]:
+        diffs = [s for s in history if s["type"] == "Differential" and s["database_backup_lsn"] ==
+                 full["checkpoint_lsn"] and s["last_lsn"] > full["last_lsn"]]
+        if diffs:
+            anchor = max(diffs, key=lambda s: s["last_lsn"])
+            chain.append(anchor)
+    if not p["ignore_log_backup"]:
+        logs = sorted((s for s in history if s["type"] == "Log" and s["last_lsn"] > anchor["last_lsn"]
+                       and not s["is_copy_only"]), key=lambda s: (s["last_lsn"], s["first_lsn"]))
+        chain.extend(logs)
+    return chain
+
+
+def _test(ctx: ModuleContext, conn: Connection, source: str, target: str, chain: list[dict[str, t.Any]],
+          warnings: list[str]) -> None:
+    """``Test-DbaBackupInformation`` with ``Test-DbaLsnChain``."""
+    p = ctx.params
+    errors = 0
+    anchor = chain[1] if len(chain) > 1 and chain[1]["type"] == "Differential" else chain[0]
+    logs = [s for s in chain if s["type"] == "Log"]
+    for i, log in enumerate(logs):
+        if i == 0:
+            if log["first_lsn"] > anchor["last_lsn"]:
+                warnings.append(_warn(ctx, "Test-DbaLsnChain",
+                                      f"Break in LSN Chain between {anchor['full_name']} and {log['full_name']} "))
+                errors += 1
+                break
+        elif logs[i - 1]["last_lsn"] != log["first_lsn"]:
+            warnings.append(_warn(ctx, "Test-DbaLsnChain", f"Break in transaction log between "
+                                  f"{logs[i - 1]['full_name']} and {log['full_name']} "))
+            errors += 1
+            break
+    if errors:
+        warnings.append(_warn(ctx, "Test-DbaBackupInformation", f"LSN Check failed for {source}"))
+    existing = find_database(conn.inst, target)
+    if existing is not None and not p["with_replace"]:
+        warnings.append(_warn(ctx, "Test-DbaBackupInformation",
+                              f"Database {target} exists, so WithReplace must be specified"))
+        errors += 1
+    for f in _dest_files(ctx, conn, target, chain[0]):
+        owner = next((d for d in conn.inst["databases"].values() if d["name"].lower() != target.lower()
+                      and any(x["physical_name"].lower() == f["physical_name"].lower() for x in d["files"])), None)
+        if owner is not None:
+            warnings.append(_warn(ctx, "Test-DbaBackupInformation",
+                                  f"File {f['physical_name']} already exists on {conn.server} and owned by another "
+                                  "database, cannot restore"))
+            errors += 1
+    if errors:
+        raise DbaError(f"Database {target} unable to be restored, see warnings for details")
+
+
+def _dest_files(ctx: ModuleContext, conn: Connection, target: str, full: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """``Format-DbaBackupInformation``: where each file of the backup goes."""
+    p = ctx.params
+    out = []
+    inst = conn.inst
+    for f in full["files"]:
+        physical = f["physical_name"]
+        folder, _, leaf = physical.rpartition("\\")
+        if p.get("replace_db_name_in_file"):
+            leaf = leaf.replace(full["database"], target)
+        stem, dot, ext = leaf.rpartition(".")
+        leaf = f"{p.get('destination_file_prefix') or ''}{stem}{p.get('destination_file_suffix') or ''}{dot}{ext}"
+        if f["type"] == "D" and p.get("destination_data_directory"):
+            folder = p["destination_data_directory"]
+        elif f["type"] == "L" and (p.get("destination_log_directory") or p.get("destination_data_directory")):
+            folder = p.get("destination_log_directory") or p["destination_data_directory"]
+        elif p.get("use_destination_default_directories"):
+            folder = inst["paths"]["data"] if f["type"] == "D" else inst["paths"]["log"]
+        out.append({"logical_name": f["logical_name"], "type": f["type"],
+                    "physical_name": normpath(folder.rstrip("\\") + "\\" + leaf)})
+    return out
+
+
+def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """``Invoke-DbaAdvancedRestore``: restores the chain and returns one
+    object per restored backup."""
+    p = ctx.params
+    inst = conn.inst
+    when = iso(ctx.now())
+    snap_set = chain[1] if len(chain) > 1 and chain[1]["type"] == "Differential" else chain[0]
+    snapshot = snap_set["snapshot"] or {}
+    dest = _dest_files(ctx, conn, target, chain[0])
+    old = find_database(inst, target)
+    db = {
+        "name": target, "id": old["id"] if old else inst["next_database_id"], "status": "Restoring" if
+        p["no_recovery"] else "Normal", "is_system": False, "created": when,
+        "lsn": chain[-1]["last_lsn"], "last_checkpoint_lsn": snap_set["checkpoint_lsn"],
+        "differential_base_lsn": chain[0]["checkpoint_lsn"],
+        "log_chain_lsn": chain[-1]["last_lsn"] if chain[0]["recovery_model"] != "SIMPLE" else None,
+        "recovery_fork_guid": new_guid(inst["name"], target, when, "fork"),
+    }
+    db.update({k: copy.deepcopy(snapshot[k]) for k in snapshot})
+    db["files"] = dest
+    if old is None:
+        inst["next_database_id"] += 1
+    else:
+        del inst["databases"][old["name"].lower()]
+    inst["databases"][target.lower()] = db
+    out = []
+    for i, s in enumerate(chain):
+        last = i == len(chain) - 1
+        norecovery = p["no_recovery"] or not last
+        verb = "LOG" if s["type"] == "Log" else "DATABASE"
+        moves = "".join(f" MOVE N'{f['logical_name']}' TO N'{f['physical_name']}'," for f in dest) if i == 0 else ""
+        replace = ",  REPLACE" if p["with_replace"] else ""
+        script = (f"RESTORE {verb} [{target}] FROM  DISK = N'{s['full_name']}' WITH  FILE = {s['position']},"
+                  f"{moves}  {'NORECOVERY' if norecovery else 'RECOVERY'},  NOUNLOAD{replace},  STATS = 10")
+        item = base_props(conn)
+        item.update({
+            "DatabaseName": target, "DatabaseOwner": conn.login, "Owner": conn.login, "NoRecovery": norecovery,
+            "WithReplace": p["with_replace"], "KeepReplication": p["keep_replication"], "RestoreComplete": True,
+            "BackupFilesCount": 1, "RestoredFilesCount": len(dest),
+            "BackupSizeMB": round(s["size_bytes"] / 1024 / 1024, 2),
+            "CompressedBackupSizeMB": round(s["size_bytes"] / 1024 / 1024, 2), "BackupFile": s["full_name"],
+            "RestoredFile": ",".join(sorted({f["physical_name"].rsplit(chr(92), 1)[-1] for f in dest})),
+            "RestoreDirectory": ",".join(sorted({f["physical_name"].rsplit(chr(92), 1)[0] for f in dest})),
+            "BackupStartTime": dotnet_iso(s["start"]), "BackupEndTime": dotnet_iso(s["end"]),
+            "RestoreTargetTime": "Latest", "Script": script, "FileRestoreTime": timespan(0),
+            "DatabaseRestoreTime": timespan(0)})
+        out.append(item)
+    return out
