@@ -312,6 +312,14 @@ def _interval(freq_type: int, raw: str | None, *, relative_weekday_name: str) ->
     return 0
 
 
+def _verify_schedule(values: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``msdb.dbo.sp_verify_schedule``: one-time, Agent-start and idle
+    schedules keep no interval, relative interval or recurrence factor."""
+    if values["freq_type"] in (1, 64, 128):
+        values.update(freq_interval=0, freq_relative_interval=0, freq_recurrence_factor=0)
+    return values
+
+
 def _hms(value: str) -> str:
     value = value.zfill(6)
     return f"{value[0:2]}:{value[2:4]}:{value[4:6]}"
@@ -377,14 +385,14 @@ def _new_schedule_values(ctx: ModuleContext, name: str) -> dict[str, t.Any]:
     elif not REGEX_TIME.match(end_time):
         raise DbaError(f"End time {end_time} needs to match between '000000' and '235959'. Schedule {name} not set.")
     subday_interval = p.get("frequency_subday_interval") or 0
-    return {
+    return _verify_schedule({
         "enabled": p.get("enabled") is not False, "freq_type": ftype, "freq_interval": interval if interval >= 1 else 0,
         "freq_subday_type": subday, "freq_subday_interval": subday_interval if subday_interval >= 1 else 0,
         "freq_relative_interval": relative if relative >= 1 and ftype == 32 else 0,
         "freq_recurrence_factor": recurrence if recurrence >= 1 and ftype in (8, 16, 32) else 0,
         "active_start_date": _ymd(start_date), "active_end_date": _ymd(end_date),
         "active_start_time": _hms(start_time), "active_end_time": _hms(end_time),
-    }
+    })
 
 
 def _set_schedule_values(ctx: ModuleContext, sched: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -440,7 +448,7 @@ def _set_schedule_values(ctx: ModuleContext, sched: dict[str, t.Any]) -> dict[st
         new["active_start_time"] = _hms(start_time)
     if end_time:
         new["active_end_time"] = _hms(end_time)
-    return new
+    return _verify_schedule(new)
 
 
 def _clock12(hms: str) -> str:
