@@ -55,7 +55,7 @@ def test_instance_info_reports_instance(run_module, sql_state, instance):
     assert result["data"]["LoginMode"] == "Mixed"
 
 
-@pytest.mark.parametrize("instance,error", [
+@pytest.mark.parametrize(("instance", "error"), [
     ("localhost\\NOPE", "error: 26 - Error Locating Server/Instance Specified"),
     ("otherhost", "error: 40 - Could not open a connection to SQL Server"),
 ])
@@ -122,7 +122,7 @@ def test_database_new_takes_model_recovery_and_connecting_login(run_module, sql_
     assert result["data"]["Compatibility"] == "Version160"
 
 
-@pytest.mark.parametrize("option,value,field", [
+@pytest.mark.parametrize(("option", "value", "field"), [
     ("recovery_model", "BulkLogged", "recovery_model"),
     ("compatibility", "Version150", "compatibility"),
     ("rcsi", True, "rcsi"),
@@ -241,7 +241,8 @@ def test_login_disable_then_absent(run_module, sql_state):
     assert inst(state)["logins"]["app_user"]["disabled"]
     result, checked = run_module("lowlydba.sqlserver.login", dict(SA, login="app_user", state="absent"),
                                  state=state, check_mode=True)
-    assert result["changed"] and checked == state
+    assert result["changed"]
+    assert checked == state
     result, state = run_module("lowlydba.sqlserver.login", dict(SA, login="app_user", state="absent"), state=state)
     assert result["data"]["Status"] == "Dropped"
     assert "app_user" not in inst(state)["logins"]
@@ -259,7 +260,8 @@ def test_login_role_check_apply_idempotent_absent(run_module, sql_state):
     _, state = run_module("lowlydba.sqlserver.login", dict(WIN, login="BUILTIN\\Administrators"), state=sql_state)
     args = dict(WIN, login="BUILTIN\\Administrators", server_role="dbcreator")
     result, checked = run_module("lowlydba.sqlserver.login_role", args, state=state, check_mode=True)
-    assert result["changed"] and checked == state
+    assert result["changed"]
+    assert checked == state
     result, state = run_module("lowlydba.sqlserver.login_role", args, state=state)
     assert result["changed"]
     assert inst(state)["logins"]["builtin\\administrators"]["server_roles"] == ["dbcreator"]
@@ -270,7 +272,7 @@ def test_login_role_check_apply_idempotent_absent(run_module, sql_state):
     assert inst(state)["logins"]["builtin\\administrators"]["server_roles"] == []
 
 
-@pytest.mark.parametrize("login,role,msg", [
+@pytest.mark.parametrize(("login", "role", "msg"), [
     ("nobody", "sysadmin", "Login [nobody] does not exist."),
     ("sa", "superuser", "Server role [superuser] does not exist."),
 ])
@@ -301,7 +303,8 @@ def app_state(run_module, sql_state) -> dict[str, t.Any]:
 def test_user_check_apply_idempotent(run_module, app_state):
     args = dict(SA, database="AppDb", login="app_user", username="app_user")
     result, checked = run_module("lowlydba.sqlserver.user", args, state=app_state, check_mode=True)
-    assert result["changed"] and checked == app_state
+    assert result["changed"]
+    assert checked == app_state
     result, state = run_module("lowlydba.sqlserver.user", args, state=app_state)
     assert result["changed"]
     assert result["data"]["Login"] == "app_user"
@@ -345,7 +348,7 @@ def user_state(run_module, app_state) -> dict[str, t.Any]:
     return state
 
 
-@pytest.mark.parametrize("roles,membership,added,removed", [
+@pytest.mark.parametrize(("roles", "membership", "added", "removed"), [
     ({"add": ["db_datareader", "db_datawriter"]}, ["db_datareader", "db_datawriter"],
      ["db_datareader", "db_datawriter"], None),
     ({"set": ["db_owner"]}, ["db_owner"], ["db_owner"], None),
@@ -377,7 +380,7 @@ def test_user_role_set_replaces_membership(run_module, user_state):
     assert result["data"] == {"roleMembership": [], "removed": ["db_datawriter"]}
 
 
-@pytest.mark.parametrize("args,msg", [
+@pytest.mark.parametrize(("args", "msg"), [
     ({"roles": {"set": ["db_owner"], "add": ["x"]}},
      "The 'roles.set' option cannot be combined with 'roles.add' or 'roles.remove'."),
     ({"roles": {}}, "When using 'roles', at least one key (roles.set, roles.add, or roles.remove) must be present."),
@@ -403,7 +406,8 @@ def test_user_role_unknown_user(run_module, user_state):
 def test_user_role_legacy_role(run_module, user_state):
     args = dict(SA, database="AppDb", username="app_user", role="db_datareader")
     result, state = run_module("lowlydba.sqlserver.user_role", args, state=user_state)
-    assert result["changed"] and "data" not in result
+    assert result["changed"]
+    assert "data" not in result
     result, _ = run_module("lowlydba.sqlserver.user_role", args, state=state)
     assert not result["changed"]
     result, state = run_module("lowlydba.sqlserver.user_role", dict(args, state="absent"), state=state)
@@ -413,7 +417,7 @@ def test_user_role_legacy_role(run_module, user_state):
 
 # -- nonquery ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("statement,field,value", [
+@pytest.mark.parametrize(("statement", "field", "value"), [
     ("ALTER DATABASE [AppDb] SET RECOVERY SIMPLE WITH NO_WAIT;", "recovery_model", "Simple"),
     ("alter database AppDb set recovery bulk_logged", "recovery_model", "BulkLogged"),
     ("ALTER DATABASE [AppDb] SET COMPATIBILITY_LEVEL = 150", "compatibility", "Version150"),
@@ -423,7 +427,8 @@ def test_user_role_legacy_role(run_module, user_state):
 def test_nonquery_supported_statements(run_module, app_state, statement, field, value):
     args = dict(SA, database="master", nonquery=statement)
     result, checked = run_module("lowlydba.sqlserver.nonquery", args, state=app_state, check_mode=True)
-    assert result["changed"] and checked == app_state
+    assert result["changed"]
+    assert checked == app_state
     result, state = run_module("lowlydba.sqlserver.nonquery", args, state=app_state)
     assert result["changed"]
     assert inst(state)["databases"]["appdb"][field] == value

@@ -33,7 +33,8 @@ def job_state(run_module, sql_state) -> dict[str, t.Any]:
 def test_agent_job_check_apply_idempotent(run_module, sql_state):
     args = dict(SA, job="Nightly", description="Nightly work", category="Database Maintenance", owner_login="sa")
     result, checked = run_module("lowlydba.sqlserver.agent_job", args, state=sql_state, check_mode=True)
-    assert result["changed"] and "data" not in result
+    assert result["changed"]
+    assert "data" not in result
     assert checked == sql_state
     result, state = run_module("lowlydba.sqlserver.agent_job", args, state=sql_state)
     assert result["changed"]
@@ -55,7 +56,7 @@ def test_agent_job_defaults(run_module, job_state):
     assert job["description"] == "No description available."
 
 
-@pytest.mark.parametrize("option,value,field", [
+@pytest.mark.parametrize(("option", "value", "field"), [
     ("enabled", False, "enabled"),
     ("description", "Changed", "description"),
     ("category", "Log Shipping", "category"),
@@ -107,7 +108,8 @@ def test_agent_job_step_check_apply_idempotent(run_module, job_state):
     args = dict(SA, job="Nightly", step_id=1, step_name="Purge", database="msdb", command="EXEC dbo.sp_purge",
                 output_file="C:\\Logs\\purge.txt")
     result, checked = run_module("lowlydba.sqlserver.agent_job_step", args, state=job_state, check_mode=True)
-    assert result["changed"] and checked == job_state
+    assert result["changed"]
+    assert checked == job_state
     result, state = run_module("lowlydba.sqlserver.agent_job_step", args, state=job_state)
     assert result["changed"]
     assert result["data"]["Name"] == "Purge"
@@ -125,7 +127,7 @@ def test_agent_job_step_check_apply_idempotent(run_module, job_state):
     assert agent(state)["jobs"]["nightly"]["steps"][0]["command"] == "EXEC dbo.other"
 
 
-@pytest.mark.parametrize("args,msg", [
+@pytest.mark.parametrize(("args", "msg"), [
     ({"job": "Nightly", "step_name": "Purge"}, "Step name and step_id must be specified when state=present."),
     ({"job": "Missing", "step_name": "Purge", "step_id": 1}, "Error configuring SQL Agent job step."),
     ({"job": "Nightly", "step_name": "Purge", "step_id": 3}, "Error configuring SQL Agent job step."),
@@ -155,7 +157,7 @@ def test_agent_job_step_absent_by_id(run_module, job_state):
 
 # -- agent_job_schedule ---------------------------------------------------------------
 
-@pytest.mark.parametrize("args,stored", [
+@pytest.mark.parametrize(("args", "stored"), [
     ({"frequency_type": "Daily", "frequency_subday_type": "Minutes", "frequency_subday_interval": 15,
       "start_date": "20260101", "end_date": "99991231", "start_time": "000000", "end_time": "235959"},
      {"freq_type": 4, "freq_interval": 1, "freq_subday_type": 4, "freq_subday_interval": 15,
@@ -178,7 +180,8 @@ def test_agent_job_step_absent_by_id(run_module, job_state):
 def test_agent_job_schedule_new_stores_msdb_codes(run_module, job_state, args, stored):
     full = dict(SA, job="Nightly", schedule="S1", **args)
     result, checked = run_module("lowlydba.sqlserver.agent_job_schedule", full, state=job_state, check_mode=True)
-    assert result["changed"] and checked == job_state
+    assert result["changed"]
+    assert checked == job_state
     result, state = run_module("lowlydba.sqlserver.agent_job_schedule", full, state=job_state)
     assert result["changed"]
     sched = agent(state)["schedules"][0]
@@ -202,7 +205,7 @@ def test_agent_job_schedule_description(run_module, job_state):
     assert result["data"]["FrequencySubDayTypes"] == "Minute"
 
 
-@pytest.mark.parametrize("args,reason", [
+@pytest.mark.parametrize(("args", "reason"), [
     ({"frequency_type": "Daily"}, "Please enter a start date or use -Force to use defaults."),
     ({"frequency_type": "Weekly", "frequency_interval": "Monday", "start_date": "20260101", "end_date": "20261231",
       "start_time": "000000", "end_time": "235959"},
@@ -289,7 +292,8 @@ def test_maintenance_solution_check_apply_idempotent(run_module, sql_state):
     args = dict(SA, database="master", install_jobs=True, backup_location="D:\\Backup", cleanup_time=168,
                 log_to_table=True)
     result, checked = run_module("lowlydba.sqlserver.maintenance_solution", args, state=sql_state, check_mode=True)
-    assert result["changed"] and "data" not in result
+    assert result["changed"]
+    assert "data" not in result
     assert checked == sql_state
     result, state = run_module("lowlydba.sqlserver.maintenance_solution", args, state=sql_state)
     assert result["changed"]
@@ -331,7 +335,7 @@ def test_maintenance_solution_replace_recreates_deleted_job(run_module, sql_stat
     assert sorted(j["name"] for j in agent(state)["jobs"].values()) == OLA_JOBS
 
 
-@pytest.mark.parametrize("args,exception", [
+@pytest.mark.parametrize(("args", "exception"), [
     ({"database": "master", "install_jobs": True, "solution": "Backup"},
      "Jobs can only be created for all solutions. To create SQL Agent jobs you need to use '-Solution All' (or not "
      "specify the Solution and let it default to All) and '-InstallJobs'."),
