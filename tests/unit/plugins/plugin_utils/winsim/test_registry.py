@@ -229,4 +229,5 @@ def test_slash_is_part_of_a_key_name(run_module, name):
     _, state = run_module(REGEDIT, {"path": f"{CIPHERS}\\{name}", "name": "Enabled", "data": 0, "type": "dword"})
     assert registry.subkeys(state, CIPHERS) == [name]
     stat, _ = run_module(STAT, {"path": f"{CIPHERS}\\{name}", "name": "Enabled"}, state=state)
-    assert stat["exists"] and stat["value"] == 0
+    assert stat["exists"]
+    assert stat["value"] == 0

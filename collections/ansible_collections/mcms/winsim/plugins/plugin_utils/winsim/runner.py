@@ -32,7 +32,7 @@ import typing as t
 
 from . import decoder as d
 from .masking import NO_LOG_MASK, SecretSet, mask, remove_no_log_values
-from .models import load_all
+from .models import get_model
 from .models._base import Faults, ModuleContext, ModuleFailed, SimulatorError
 from .runtime import HostRuntime
 from .spec import CheckModeSkip, module_spec, validate
@@ -73,8 +73,7 @@ def run_model(
     Returns ``(result, new_state, warnings, deprecations)``.  Raises
     :class:`SimulatorError` if there is no model or if the model changed the
     state in check mode.  ``ModuleFailed`` becomes ``failed: true``."""
-    models = load_all()
-    spec = models.get(fqcn)
+    spec = get_model(fqcn)
     if spec is None:
         raise SimulatorError(no_model_message(fqcn))
     working = copy.deepcopy(state)
@@ -160,8 +159,7 @@ def execute_module(
     carries the new state.  Shared by the connection plugin's runner and the
     unit-test helper, so that tests exercise exactly what playbooks do."""
     secrets = secrets if secrets is not None else SecretSet()
-    models = load_all()
-    model = models.get(fqcn)
+    model = get_model(fqcn)
     if model is None:
         return Outcome({"changed": False, "failed": True, "msg": no_model_message(fqcn)}, state, False,
                        bool(args.get("_ansible_check_mode")), secrets)

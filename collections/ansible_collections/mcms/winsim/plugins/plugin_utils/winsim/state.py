@@ -36,7 +36,7 @@ def section(name: str) -> t.Callable[[t.Callable[[], t.Any]], t.Callable[[], t.A
 
 
 def iso(when: _dt.datetime) -> str:
-    return when.astimezone(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return when.astimezone(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_iso(value: str) -> _dt.datetime:

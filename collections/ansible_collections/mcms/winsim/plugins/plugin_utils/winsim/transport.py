@@ -124,6 +124,9 @@ def _reboot(runner: Runner, request: d.RebootCommandRequest) -> tuple[int, bytes
             now = previous + _dt.timedelta(seconds=max(request.delay, 1))
         state["host"]["last_boot"] = st.iso(now)
         state["host"]["reboot_pending"] = False
+        from .models import load_all
+
+        load_all()  # every model file registers its boot-time hooks on import
         for hook in REBOOT_HOOKS:
             hook(state)
         runner.store.save_state(state)

@@ -169,7 +169,7 @@ class ModuleContext:
         pinned = self.state.get("clock", {}).get("now")
         if pinned:
             return _dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return _dt.datetime.now(_dt.timezone.utc)
+        return _dt.datetime.now(_dt.UTC)
 
     # -- results -----------------------------------------------------------
     def fail(self, msg: str, **extra: t.Any) -> t.NoReturn:
