@@ -21,7 +21,7 @@ SCHANNEL = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
 def run(host: t.Any, module: str, args: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """A read-only module result (check mode); fails the test on a module failure."""
-    result = host.ansible(module, json.dumps(args or {}), check=True)
+    result = host.ansible(module, json.dumps(args) if args else None, check=True)
     assert not result.get("failed"), result
     return result
 
