@@ -257,6 +257,36 @@ def days_left(lab: Lab, host: str, certificate: dict[str, t.Any]) -> float:
     return (not_after - host_now(lab, host)).total_seconds() / 86400
 
 
+def age_certificate(lab: Lab, host: str, site: str, days: int) -> str:
+    """Make the certificate bound to ``site`` on ``host`` expire in ``days`` days, everywhere.
+
+    ``winsim drift expire-cert`` moves the host's view of the bound
+    certificate.  On a real lab the controller's copy of that certificate (the
+    tls role's own CA keeps what it issued under ``<pki>/issued/<host>/``)
+    ages with it; so the copy is re-signed here by the lab CA, same key and
+    names, with the same remaining lifetime.  Returns the bound thumbprint.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    thumbprint = lab.https_binding(host, site)["certificate_hash"]
+    lab.winsim("drift", host, "expire-cert", thumbprint, "--days", str(days))
+    issued = lab.pki_dir / "issued" / host / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', site)}.crt"
+    ca_cert = x509.load_pem_x509_certificate((lab.pki_dir / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((lab.pki_dir / "ca.key").read_bytes(), password=None)
+    held = x509.load_pem_x509_certificate(issued.read_bytes())
+    now = host_now(lab, host)
+    lifetime = held.not_valid_after_utc - held.not_valid_before_utc
+    builder = (x509.CertificateBuilder().subject_name(held.subject).issuer_name(ca_cert.subject)
+               .public_key(held.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now + dt.timedelta(days=days) - lifetime)
+               .not_valid_after(now + dt.timedelta(days=days)))
+    for ext in held.extensions:
+        builder = builder.add_extension(ext.value, critical=ext.critical)
+    issued.write_bytes(builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))  # type: ignore[arg-type]
+    return thumbprint
+
+
 # -- controller-side writes ------------------------------------------------------------
 def repo_files() -> set[str]:
     """Every file under the repository but the toolchains, VCS data and caches."""
