@@ -18,42 +18,6 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.mcms.infra.plugins.plugin_utils import _tls
 
-DOCUMENTATION = r"""
-module: tls_expiry_report
-short_description: Report days left for every certificate bound to an https binding, warn and fail on thresholds
-description:
-  - Controller-only; reads no host. Pass the outputs of M(microsoft.iis.website_info) and
-    M(ansible.windows.win_certificate_info).
-options:
-  sites:
-    description: The C(site) list returned by M(microsoft.iis.website_info).
-    type: list
-    elements: dict
-    required: true
-  certificates:
-    description: The C(certificates) list returned by M(ansible.windows.win_certificate_info).
-    type: list
-    elements: dict
-    required: true
-  now:
-    description: The host's current time (ISO 8601 or epoch seconds).
-    type: raw
-    required: true
-  warn_days:
-    description: Warn when a bound certificate has this many days left or fewer.
-    type: int
-    required: true
-  fail_days:
-    description: Fail when a bound certificate has this many days left or fewer (or has expired).
-    type: int
-    required: true
-  reboot_pending:
-    description: A SCHANNEL change is waiting for a reboot that was deferred.
-    type: bool
-    default: false
-author: MCMS infrastructure team
-"""
-
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False

@@ -27,25 +27,6 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-DOCUMENTATION = r"""
-module: tls_pfx_put
-short_description: Put a base64-encoded PFX held in Vault on a Windows host as a binary file
-description:
-  - Decodes I(content_b64) into a private temporary file on the controller, copies it to I(dest) with
-    M(ansible.windows.win_copy) and removes the controller copy.
-  - In check mode nothing is written on the controller or the host; the result reports C(changed).
-options:
-  content_b64:
-    description: The PFX, base64-encoded (whitespace ignored).
-    type: str
-    required: true
-  dest:
-    description: Absolute Windows path of the file to write.
-    type: str
-    required: true
-author: MCMS infrastructure team
-"""
-
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = True
