@@ -71,12 +71,12 @@ stage_lint() {
 }
 
 stage_unit() {
-    banner "Stage: unit tests (newest toolchain: $("${VENV}/bin/ansible" --version | head -1))"
+    banner "Stage: unit tests (newest toolchain: $("${VENV}/bin/ansible" --version | sed -n 1p))"
     step "pytest tests/unit (newest)" pytest_dir "${VENV}/bin/python" tests/unit -q
 }
 
 stage_oldest() {
-    banner "Stage: oldest supported toolchain ($("${OLDEST}/bin/ansible" --version | head -1))"
+    banner "Stage: oldest supported toolchain ($("${OLDEST}/bin/ansible" --version | sed -n 1p))"
     step "pytest tests/unit (oldest)" pytest_dir "${OLDEST}/bin/python" tests/unit -q -p no:cacheprovider
     # A full converge of the simulated lab on a fresh state directory.
     local state="${REPO_ROOT}/.winsim/oldest"

@@ -264,3 +264,18 @@ def test_check_mode_support_declared_by_the_module_util_that_creates_the_module(
     spec = module_spec("microsoft.ad.user", source, utils)
     assert spec.supports_check_mode is True
     assert {"password"} <= spec.no_log_names
+
+
+def test_check_mode_support_declared_in_a_module_util_is_found() -> None:
+    # microsoft.ad's object modules let _ADObject.psm1 create the module.
+    source, utils = load_module_source("microsoft.ad.user")
+    assert module_spec("microsoft.ad.user", source, utils).supports_check_mode is True
+
+
+def test_spec_cache_is_keyed_by_the_module_utils_too() -> None:
+    # A spec built with the utils must not answer for one built without
+    # them (and the reverse): the result would depend on call order.
+    source, utils = load_module_source("microsoft.ad.group")
+    with_utils = module_spec("microsoft.ad.group", source, utils)
+    without = module_spec("microsoft.ad.group", source, {})
+    assert (with_utils.supports_check_mode, without.supports_check_mode) == (True, False)

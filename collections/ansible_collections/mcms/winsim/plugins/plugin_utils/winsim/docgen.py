@@ -76,7 +76,7 @@ def _check_mode(fqcn: str, legacy_check_mode: bool) -> str:
 
     ensure_plugin_loader()
     try:
-        spec = module_spec(fqcn, module_source(fqcn))
+        spec = module_spec(fqcn, *module_source(fqcn))
     except (DriftError, SimulatorError) as exc:
         return f"unknown ({exc})"
     if spec.supports_check_mode:

@@ -145,16 +145,18 @@ def ensure_plugin_loader() -> None:
         module._collection_meta = meta  # type: ignore[attr-defined]
 
 
-def module_source(fqcn: str) -> str:
-    """The installed upstream module's PowerShell source."""
-    from ansible.plugins.loader import module_loader
+def module_source(fqcn: str) -> tuple[str, dict[str, str]]:
+    """The installed upstream module's PowerShell source and the collection
+    module utils it requires (microsoft.ad's object modules declare their
+    check-mode support in one)."""
+    from .models._base import SimulatorError
+    from .spec import load_module_source
 
     ensure_plugin_loader()
-    path = module_loader.find_plugin(fqcn, mod_type=".ps1")
-    if not path or not str(path).endswith(".ps1"):
-        raise DriftError(f"the upstream module {fqcn} is not installed")
-    with open(path, encoding="utf-8-sig") as fh:
-        return fh.read()
+    try:
+        return load_module_source(fqcn)
+    except SimulatorError as exc:
+        raise DriftError(f"the upstream module {fqcn} is not installed") from exc
 
 
 def run_upstream(state: dict[str, t.Any], now: _dt.datetime, fqcn: str, args: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -167,7 +169,7 @@ def run_upstream(state: dict[str, t.Any], now: _dt.datetime, fqcn: str, args: di
     from .spec import module_spec, validate
 
     try:
-        spec = module_spec(fqcn, module_source(fqcn))
+        spec = module_spec(fqcn, *module_source(fqcn))
         validated = validate(spec, dict(args), fqcn.rsplit(".", 1)[-1])
         result, new_state, _warnings, _deprecations = run_model(
             fqcn=fqcn, params=validated.params, state=state, hostname=str(state.get("host", {}).get("hostname", "")),

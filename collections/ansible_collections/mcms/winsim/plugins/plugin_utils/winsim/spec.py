@@ -239,7 +239,10 @@ def _doc_to_spec(options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
 
 def module_spec(fqcn: str, source: str, module_utils: dict[str, str] | None = None) -> ModuleSpec:
     """The spec of ``fqcn`` given its PowerShell ``source`` (cached)."""
-    digest = hashlib.sha1(source.encode("utf-8")).hexdigest()
+    # The module utils are part of the key: microsoft.ad's object modules
+    # declare check-mode support in the util that creates the module.
+    material = source + "".join(f"\0{name}\0{text}" for name, text in sorted((module_utils or {}).items()))
+    digest = hashlib.sha1(material.encode("utf-8")).hexdigest()
     with _LOCK:
         cached = _SPEC_CACHE.get((fqcn, digest))
     if cached is not None:
