@@ -5,6 +5,7 @@
 #   make test                  every stage (lint, unit, oldest, playbooks, molecule)
 #   make setup                 only install the pinned toolchains (.venv, .venv-oldest)
 #   make lint | unit | oldest | playbooks | molecule [SCENARIO=iis]
+#   make bench [BENCH_ARGS=...] round trips per host and wall time, 1-8 simulated web nodes
 #   make wheelhouse            download every pinned wheel for air-gapped controllers
 #   make lock                  re-resolve requirements/*.in into hash-pinned *.txt
 #   make changelog [VERSION=x.y.z]  render CHANGELOG.md from changelogs/fragments
@@ -18,6 +19,8 @@ ENV ?= sim
 ARGS ?=
 PROFILE ?=
 SCENARIO ?=
+# The real site.yml on N simulated web nodes with the sim inventory's variables.
+BENCH_ARGS ?= --lab inventories/sim --hosts 1,2,4,8
 # Release version of CHANGELOG.md: the in-repo collections' version.
 VERSION ?= $(shell sed -n 's/^version: *//p' collections/ansible_collections/mcms/infra/galaxy.yml)
 
@@ -30,7 +33,7 @@ ifneq ($(PROFILE),)
 RUN_ENV := ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer,ansible.posix.profile_tasks
 endif
 
-.PHONY: help setup setup-newest setup-oldest run test lint unit oldest playbooks molecule \
+.PHONY: help setup setup-newest setup-oldest run test lint unit oldest playbooks molecule bench \
         wheelhouse lock changelog clean
 
 help: ## Show the targets
@@ -65,6 +68,9 @@ playbooks: setup-newest ## Playbook tests against the simulated lab
 
 molecule: setup-newest ## Every Molecule scenario, or one: make molecule SCENARIO=iis
 	@SCENARIO="$(SCENARIO)" scripts/test.sh molecule
+
+bench: setup-newest ## Benchmark (not a test): round trips per host and wall time vs host count
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 wheelhouse: ## Download every pinned wheel into wheelhouse/ (needs the package index)
 	@scripts/wheelhouse.sh

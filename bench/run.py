@@ -2,17 +2,19 @@
 """winsim benchmark: round trips per host and wall time as the lab grows.
 
 For each host count N (1, 2, 4, 8, 16, 32 by default) this builds a fresh
-simulated lab of N web nodes, runs the playbook twice with forks (converge,
-then the idempotent re-run) and reports, per pass: wall time, round trips per
-host (from each host's stats sidecar, for that pass only), file transfers,
-and the number of task results that reported a change (from the
-``mcms.infra.recorder`` recording).  Results go to stdout as a table and to
+simulated lab of N web nodes, runs the playbook three times with forks
+(converge, the idempotent re-run, a check-mode run) and reports, per pass:
+wall time, round trips per host (from each host's stats sidecar, for that
+pass only), file transfers, and the number of task results that reported a
+change (from the ``mcms.infra.recorder`` recording).  With ``--lab`` the
+hosts carry a winsim inventory's variables and the real ``site.yml`` runs.
+Results go to stdout as a table and to
 ``bench/results/bench-<UTC time>.{json,md}`` (and ``latest.{json,md}``).
 
 A benchmark, not a test: it asserts nothing and is not part of ``make test``.
 
     .venv/bin/python bench/run.py                       # 1..32 hosts, bench/playbook.yml
-    .venv/bin/python bench/run.py --hosts 1,4 --forks 4 --playbook playbooks/web.yml
+    .venv/bin/python bench/run.py --lab inventories/sim --hosts 1,2,4,8   # make bench: the real roles
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim import stats as
 from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.store import HostStore
 
 DEFAULT_HOSTS = (1, 2, 4, 8, 16, 32)
-PASSES = ("converge", "idempotent")
+# pass name -> extra ansible-playbook arguments: converge fresh hosts, run
+# again (must change nothing), then the drift check (check mode, diff)
+PASSES = {"converge": [], "idempotent": [], "check": ["--check", "--diff"]}
 
 
 def _inventory(n: int, state_dir: Path, group: str) -> dict[str, t.Any]:
@@ -49,9 +53,25 @@ def _inventory(n: int, state_dir: Path, group: str) -> dict[str, t.Any]:
     }}}}
 
 
-def _ansible_cfg(forks: int, recording: Path) -> str:
+def _lab_inventory(n: int, work: Path, lab: Path, group: str) -> Path:
+    """``inventories/<lab>``'s variables (group_vars, the vault) for N hosts
+    ``web01..webNN`` in ``group`` under ``windows``, the real roles' input.
+    The inventory sits two levels below ``work`` so that the lab's
+    ``{{ inventory_dir }}/../../.winsim`` paths (state, CA) land in ``work``."""
+    inv = work / "inventories" / "bench"
+    inv.mkdir(parents=True)
+    shutil.copytree(lab / "group_vars", inv / "group_vars")
+    children: dict[str, t.Any] = {group: {"hosts": {f"web{i:02d}": {"ansible_host": f"web{i:02d}.bench.invalid"}
+                                                   for i in range(1, n + 1)}}}
+    (inv / "hosts.yml").write_text(json.dumps({"all": {"children": {"windows": {"children": children}}}},
+                                              indent=2))
+    return inv
+
+
+def _ansible_cfg(forks: int, recording: Path, vault_ids: str | None = None) -> str:
     return "\n".join([
         "[defaults]",
+        *([f"vault_identity_list = {vault_ids}"] if vault_ids else []),
         f"collections_path = {REPO / 'collections'}",
         f"roles_path = {REPO / 'roles'}",
         f"forks = {forks}",
@@ -78,21 +98,29 @@ def _changed_tasks(recording: Path) -> tuple[int, int]:
 
 
 def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook: str, keep: bool,
-            extra: list[str]) -> dict[str, t.Any]:
+            extra: list[str], lab: Path | None = None) -> dict[str, t.Any]:
     work = Path(tempfile.mkdtemp(prefix=f"winsim-bench-{n}-"))
     try:
-        state_dir = work / "state"
-        (work / "hosts.yml").write_text(json.dumps(_inventory(n, state_dir, group), indent=2))
+        vault_ids = None
+        if lab is None:
+            state_dir = work / "state"
+            inventory = work / "hosts.yml"
+            inventory.write_text(json.dumps(_inventory(n, state_dir, group), indent=2))
+        else:
+            inventory = _lab_inventory(n, work, lab, group)
+            state_dir = work / ".winsim" / "sim"
+            pass_files = sorted(lab.glob(".vault-pass*"))
+            vault_ids = ",".join(f"{lab.name}@{f}" for f in pass_files) or None
         result: dict[str, t.Any] = {"hosts": n, "forks": min(forks, n), "passes": {}}
         hosts = [f"web{i:02d}" for i in range(1, n + 1)]
-        for name in PASSES:
+        for name, pass_args in PASSES.items():
             recording = work / f"{name}.jsonl"
-            (work / "ansible.cfg").write_text(_ansible_cfg(min(forks, n), recording))
+            (work / "ansible.cfg").write_text(_ansible_cfg(min(forks, n), recording, vault_ids))
             run_id = f"bench-{n}-{name}-{os.getpid()}"
             env = dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), WINSIM_RUN_ID=run_id,
                        ANSIBLE_NOCOLOR="1")
             start = time.perf_counter()
-            proc = subprocess.run([ansible_playbook, "-i", str(work / "hosts.yml"), str(playbook), *extra],
+            proc = subprocess.run([ansible_playbook, "-i", str(inventory), str(playbook), *pass_args, *extra],
                                   cwd=REPO, env=env, capture_output=True, text=True, check=False)
             wall = time.perf_counter() - start
             if proc.returncode not in (0, 2, 4):  # 2: failed tasks, 4: unreachable hosts (reported below)
@@ -125,19 +153,21 @@ def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook:
 
 
 def format_table(results: list[dict[str, t.Any]]) -> str:
-    head = ("| hosts | forks | converge s | converge RT/host | converge changed | idempotent s | "
-            "idempotent RT/host | idempotent changed |")
-    rows = [head, "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    head = ["hosts", "forks"]
+    for name in PASSES:
+        head += [f"{name} s", f"{name} RT/host", f"{name} changed"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in results:
-        c, i = r["passes"]["converge"], r["passes"]["idempotent"]
 
         def rt(p: dict[str, t.Any]) -> str:
             span = p["round_trips_per_host"]
             return str(span["max"]) if span["min"] == span["max"] else f"{span['min']}-{span['max']}"
 
-        rows.append(f"| {r['hosts']} | {r['forks']} | {c['wall_seconds']:.1f} | {rt(c)} | "
-                    f"{c['changed_task_results']} | {i['wall_seconds']:.1f} | {rt(i)} | "
-                    f"{i['changed_task_results']} |")
+        cells = [str(r["hosts"]), str(r["forks"])]
+        for name in PASSES:
+            p = r["passes"][name]
+            cells += [f"{p['wall_seconds']:.1f}", rt(p), str(p["changed_task_results"])]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -146,9 +176,12 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--hosts", default=",".join(map(str, DEFAULT_HOSTS)),
                         help="comma-separated host counts (default: %(default)s)")
     parser.add_argument("--forks", type=int, default=8, help="ansible forks (capped at the host count)")
-    parser.add_argument("--playbook", default=str(Path(__file__).with_name("playbook.yml")),
-                        help="playbook to run (default: bench/playbook.yml)")
+    parser.add_argument("--playbook",
+                        help="playbook to run (default: bench/playbook.yml, or site.yml with --lab)")
     parser.add_argument("--group", default="webservers", help="inventory group of the simulated hosts")
+    parser.add_argument("--lab", metavar="INVENTORY",
+                        help="run the real roles: use this winsim inventory's group_vars and vault (e.g. "
+                             "inventories/sim) for the N hosts; the playbook defaults to site.yml")
     parser.add_argument("--ansible-playbook", default=str(Path(sys.executable).with_name("ansible-playbook")),
                         help="ansible-playbook to use (default: the one beside this Python)")
     parser.add_argument("--results", default=str(Path(__file__).with_name("results")),
@@ -160,19 +193,25 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     counts = [int(x) for x in args.hosts.split(",") if x.strip()]
     if not counts or min(counts) < 1:
         parser.error("--hosts needs positive integers")
-    playbook = Path(args.playbook).resolve()
+    lab = Path(args.lab).resolve() if args.lab else None
+    if lab is not None and not (lab / "group_vars").is_dir():
+        parser.error(f"--lab {args.lab}: no group_vars/ there; give a winsim inventory such as inventories/sim")
+    default_playbook = REPO / "site.yml" if lab is not None else Path(__file__).with_name("playbook.yml")
+    playbook = Path(args.playbook).resolve() if args.playbook else default_playbook
     version = subprocess.run([args.ansible_playbook, "--version"], capture_output=True, text=True,
                              check=True).stdout.splitlines()[0]
     results = []
     for n in counts:
         print(f"benchmark: {n} host(s) ...", file=sys.stderr, flush=True)
         results.append(run_one(n, playbook=playbook, forks=args.forks, group=args.group,
-                               ansible_playbook=args.ansible_playbook, keep=args.keep, extra=args.extra))
+                               ansible_playbook=args.ansible_playbook, keep=args.keep, extra=args.extra,
+                               lab=lab))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     doc = {
         "benchmark": "winsim round trips and wall time",
         "time": stamp,
         "playbook": str(playbook.relative_to(REPO) if playbook.is_relative_to(REPO) else playbook),
+        "lab": str(lab.relative_to(REPO) if lab and lab.is_relative_to(REPO) else lab) if lab else None,
         "ansible": version,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -184,7 +223,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name in (f"bench-{stamp}", "latest"):
         (out / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
-        (out / f"{name}.md").write_text(f"# winsim benchmark {stamp}\n\n{doc['playbook']}, {version}, "
+        (out / f"{name}.md").write_text(f"# winsim benchmark {stamp}\n\n{doc['playbook']}"
+                                        f"{' with ' + str(doc['lab']) if lab else ''}, {version}, "
                                         f"Python {doc['python']}, {doc['cpus']} CPUs, forks {args.forks}\n\n"
                                         f"{table}\n")
     print(table)

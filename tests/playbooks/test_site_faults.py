@@ -86,9 +86,6 @@ def disk_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, Run, str]:
     return lab, lab.playbook("site.yml", "--limit", "web01", label="disk-full"), old
 
 
-@pytest.mark.xfail(strict=True, reason="tls role defect (reported): roles/tls/tasks/import_host.yml puts no_log on "
-                   "the win_copy of the PFX, whose arguments hold no secret, so the rescue message hides the cause "
-                   "(not enough space on the disk) and the path C:\\Windows\\Temp\\mcms-tls-MCMS.pfx")
 def test_full_disk_fails_the_run_naming_the_path(disk_full: tuple[Lab, Run, str]) -> None:
     _, run, _ = disk_full
     assert run.returncode != 0, run.output

@@ -69,6 +69,21 @@ PLAYBOOK = """
       ansible.builtin.debug:
         msg: "{{ item }}"
       loop: [a, b]
+    - name: Loop with labels
+      ansible.builtin.debug:
+        msg: "{{ item.name }}"
+      loop: [{name: web, port: 443}, {name: api, port: 8443}]
+      loop_control:
+        label: "{{ item.name }}:{{ item.port }}"
+    - name: Loop over accounts
+      ansible.builtin.debug:
+        msg: "{{ item.name }}"
+      loop: [{name: svc, password: s3cr3t-item}]
+    - name: Loop quietly
+      ansible.builtin.debug:
+        msg: "{{ item }}"
+      loop: [s3cr3t-label]
+      no_log: true
 """
 
 
@@ -151,7 +166,7 @@ def test_recording_starts_with_a_start_record(recording: list[dict[str, t.Any]])
 
 def test_recording_ends_with_a_summary(recording: list[dict[str, t.Any]]) -> None:
     summary = recording[-1]
-    assert (summary["type"], summary["tasks"], summary["hosts"]["localhost"]["ignored"]) == ("summary", 10, 1)
+    assert (summary["type"], summary["tasks"], summary["hosts"]["localhost"]["ignored"]) == ("summary", 13, 1)
 
 
 def test_changed_task(recording: list[dict[str, t.Any]]) -> None:
@@ -200,6 +215,19 @@ def test_ignored_failure(recording: list[dict[str, t.Any]]) -> None:
 def test_loop_items(recording: list[dict[str, t.Any]]) -> None:
     record = _task(recording, "Loop over items")
     assert [i["changed"] for i in record["items"]] == [False, False]
+
+
+def test_loop_items_carry_their_label(recording: list[dict[str, t.Any]]) -> None:
+    assert [i["label"] for i in _task(recording, "Loop with labels")["items"]] == ["web:443", "api:8443"]
+
+
+def test_item_used_as_label_has_its_secrets_masked(recording: list[dict[str, t.Any]]) -> None:
+    (item,) = _task(recording, "Loop over accounts")["items"]
+    assert json.loads(item["label"]) == {"name": "svc", "password": "********"}
+
+
+def test_no_log_loop_items_have_no_label(recording: list[dict[str, t.Any]]) -> None:
+    assert ["label" in i for i in _task(recording, "Loop quietly")["items"]] == [False]
 
 
 def test_fact_keys_leave_out_ansible_internals(recording: list[dict[str, t.Any]]) -> None:

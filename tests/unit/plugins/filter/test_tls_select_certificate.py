@@ -178,12 +178,57 @@ def test_plan_bad_site_is_a_filter_error() -> None:
 
 
 def test_plan_new_binding_has_no_previous_and_keeps_site_state() -> None:
-    iis = [dict(iis_site("MCMS", []), state="Stopped")]
+    http = {"protocol": "http", "ip": "*", "port": 80, "hostname": HOST, "certificate_hash": ""}
+    iis = [dict(iis_site("MCMS", [http]), state="Stopped")]
     plan = tls_plan([SITE], [info_entry(A, [HOST], days_left=300)], iis, NOW)
     site = plan["sites"][0]
     assert site["previous"] == []
     assert site["state"] == "stopped", "binding a stopped site must not start it"
     assert site["key_reader"] == "IIS APPPOOL\\MCMS"
+
+
+def test_plan_first_binding_starts_a_site_iis_could_not_start() -> None:
+    # An HTTPS-only site is created stopped by the iis role (no binding yet):
+    # its first binding starts it, so one run converges it.
+    iis = [dict(iis_site("MCMS", []), state="Stopped")]
+    plan = tls_plan([SITE], [info_entry(A, [HOST], days_left=300)], iis, NOW)
+    assert plan["sites"][0]["state"] == "started"
+
+
+def test_plan_declared_site_state_wins() -> None:
+    iis = [dict(iis_site("MCMS", []), state="Stopped")]
+    plan = tls_plan([dict(SITE, state="stopped")], [info_entry(A, [HOST], days_left=300)], iis, NOW)
+    assert plan["sites"][0]["state"] == "stopped"
+
+
+def test_plan_removes_https_bindings_nobody_declared() -> None:
+    # an operator moved the https binding to :8443 and added a bare-IP one
+    moved = [https(HOST, A, port=8443), https("", A, ip="10.0.0.5")]
+    plan = tls_plan([SITE], [info_entry(A, [HOST], days_left=300)], [iis_site("MCMS", moved)], NOW)
+    site = plan["sites"][0]
+    assert site["stray"] == [{"ip": "*", "port": 8443, "hostname": HOST}, {"ip": "10.0.0.5", "port": 443,
+                                                                            "hostname": ""}]
+    assert site["rebind"][0]["port"] == 443
+    assert plan["reconcile"] == ["MCMS"]
+
+
+def test_plan_stray_binding_alone_needs_reconcile_but_no_rebind() -> None:
+    bindings = [https(HOST, A), https(HOST, A, port=8443)]
+    plan = tls_plan([SITE], [info_entry(A, [HOST], days_left=300)], [iis_site("MCMS", bindings)], NOW)
+    assert (plan["rebind"], plan["reconcile"]) == ([], ["MCMS"])
+    assert plan["sites"][0]["stray_labels"] == [f"*:8443:{HOST}"]
+
+
+def test_plan_keeps_stray_bindings_while_no_certificate_is_selected() -> None:
+    # without a certificate to bind, removing the only https binding would leave the site without one
+    plan = tls_plan([SITE], [], [iis_site("MCMS", [https(HOST, A, port=8443)])], NOW)
+    assert plan["sites"][0]["stray"] == []
+
+
+def test_plan_keeps_the_old_certificate_while_a_stray_binding_uses_it() -> None:
+    certs = [info_entry(A, [HOST], days_left=10), info_entry(B, [HOST], days_left=365)]
+    plan = tls_plan([SITE], certs, [iis_site("MCMS", [https(HOST, B), https(HOST, A, port=8443)])], NOW)
+    assert plan["removable"] == []
 
 
 def test_plan_key_reader_follows_app_pool() -> None:

@@ -88,6 +88,15 @@ def _is_vaulted(value: t.Any) -> bool:
     return "Vault" in name or "Encrypted" in name
 
 
+def item_label(label: t.Any) -> str:
+    """A loop item's label for the recording: a string label as written in
+    ``loop_control.label``; an item used as its own label (a dict or list)
+    with its secret-named keys masked, as JSON; at most 200 characters."""
+    if isinstance(label, (dict, list, tuple)):
+        return json.dumps(mask_args(label), sort_keys=True, default=str)[:200]
+    return to_text(label)[:200]
+
+
 def mask_args(value: t.Any, *, no_log: bool = False, secret: bool = False) -> t.Any:
     """Arguments made safe to write: every scalar under a secret-looking
     name (or everything, for ``no_log``) becomes ``********``; booleans and
@@ -228,6 +237,9 @@ class CallbackModule(CallbackBase):
         is_loop = getattr(task, "loop", None) is not None or bool(getattr(task, "loop_with", None))
         if is_loop and isinstance(items, list):
             record["items"] = [{
+                # the loop_control label (or item) as the screen shows it; never for a no_log item
+                **({} if no_log or i.get("_ansible_no_log") or "_ansible_item_label" not in i
+                   else {"label": item_label(i["_ansible_item_label"])}),
                 "changed": bool(i.get("changed", False)),
                 "failed": bool(i.get("failed", False)),
                 "skipped": bool(i.get("skipped", False)),

@@ -445,6 +445,11 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
       selected one expires within ``renew_before_days``);
     * ``bindings``: the desired https bindings, and ``rebind`` the ones whose
       certificate differs (or that are missing) on the host;
+    * ``stray``: https bindings on the site that no hostname/port/ip declares
+      (removed after the declared ones are verified), and ``reconcile`` when
+      the site has bindings to move or remove;
+    * ``state``: the site state to keep (``tls_sites[].state`` when given; a
+      stopped site without any binding is started by its first binding);
     * ``bound``: thumbprints currently bound by this site's https bindings;
     * ``removable``: replaced certificates for the same names that no binding
       on the host uses any more.
@@ -503,8 +508,16 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
                     previous.append({"protocol": "https", "ip": ip, "port": port, "hostname": hostname,
                                      "use_sni": bool(have.get("use_sni")), "certificate_hash": have_thumb,
                                      "certificate_store_name": have.get("certificate_store_name") or store})
+        # The role owns every https binding of a managed site: one nobody
+        # declared (e.g. moved by hand to another port) is removed, but only
+        # once the declared ones are bound and verified (bind_site.yml).
+        wanted_keys = {_binding_key(ip, port, h) for h in hostnames}
+        stray_keys = [] if selected is None else sorted(k for k in current if k not in wanted_keys)
+        stray = [{"ip": current[k].get("ip") or "*", "port": int(current[k].get("port", 0)),
+                  "hostname": current[k].get("hostname") or ""} for k in stray_keys]
+        stray_labels = [f"{b['ip']}:{b['port']}:{b['hostname']}" for b in stray]
         removable = []
-        if selected is not None and not rebind:
+        if selected is not None and not rebind and not stray:
             for cert in certificates or []:
                 thumb = normalize_thumbprint(cert.get("thumbprint"))
                 # a set: Windows may list the subject CN beside the SANs (duplicates)
@@ -514,12 +527,19 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
                         and _cert_time(cert, "valid_to") <= _cert_time(selected, "valid_to")):
                     removable.append(thumb)
         app_pool = site.get("app_pool") or (iis_site or {}).get("application_pool") or name
+        state = str((iis_site or {}).get("state") or "Started").lower()
+        if site.get("state") in ("started", "stopped"):
+            state = str(site["state"])
+        elif state == "stopped" and not (iis_site or {}).get("bindings") and rebind:
+            # IIS cannot start a site without bindings, so the iis role
+            # creates an HTTPS-only site stopped: its first binding starts it.
+            state = "started"
         plan_sites.append({
             "name": name,
             "hostnames": hostnames,
             "port": port,
             "site_exists": iis_site is not None,
-            "state": str((iis_site or {}).get("state") or "Started").lower(),
+            "state": state,
             "key_reader": site.get("key_reader") or f"IIS APPPOOL\\{app_pool}",
             "selected": selected,
             "issue": selected is None or renewal_due or import_offer,
@@ -529,6 +549,9 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
             "bindings": desired,
             "rebind": rebind,
             "previous": previous,
+            "stray": stray,
+            "stray_labels": stray_labels,
+            "reconcile": bool(rebind or stray),
             "bound": sorted(bound),
             "removable": sorted(removable),
         })
@@ -536,6 +559,7 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
         "sites": plan_sites,
         "issue": [s["name"] for s in plan_sites if s["issue"]],
         "rebind": [s["name"] for s in plan_sites if s["rebind"]],
+        "reconcile": [s["name"] for s in plan_sites if s["reconcile"]],
         "removable": sorted({t for s in plan_sites for t in s["removable"]}),
         "missing_sites": [s["name"] for s in plan_sites if not s["site_exists"]],
     }
