@@ -174,8 +174,17 @@ def normpath(path: str, state: dict[str, t.Any] | None = None) -> str:
     if m:
         drive = m.group(1).upper() + ":"
         p = m.group(2)
+    parts = resolve_segments(p)
+    if drive:
+        return drive + "\\" + "\\".join(parts)
+    return "\\".join(parts)
+
+
+def resolve_segments(path: str) -> list[str]:
+    """The segments of a ``\\``-separated path (without its drive) with empty
+    and ``.`` segments dropped and ``..`` resolved (never above the root)."""
     parts: list[str] = []
-    for part in p.split("\\"):
+    for part in path.split("\\"):
         if part in ("", "."):
             continue
         if part == "..":
@@ -183,9 +192,7 @@ def normpath(path: str, state: dict[str, t.Any] | None = None) -> str:
                 parts.pop()
             continue
         parts.append(part)
-    if drive:
-        return drive + "\\" + "\\".join(parts)
-    return "\\".join(parts)
+    return parts
 
 
 def key(path: str, state: dict[str, t.Any] | None = None) -> str:

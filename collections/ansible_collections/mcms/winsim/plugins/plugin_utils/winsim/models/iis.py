@@ -543,15 +543,7 @@ def _full_name(path: str) -> str:
     trailing = p.endswith("\\") and not re.fullmatch(r"[A-Za-z]:\\", p)
     m = re.match(r"^([A-Za-z]:)(.*)$", p)
     drive, rest = (m.group(1), m.group(2)) if m else ("", p)
-    parts: list[str] = []
-    for part in rest.split("\\"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
+    parts = st.resolve_segments(rest)
     out = drive + "\\" + "\\".join(parts)
     return out + "\\" if trailing and parts else out
 
