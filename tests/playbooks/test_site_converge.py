@@ -112,3 +112,21 @@ def test_check_diff_on_fresh_lab_writes_nothing(tmp_path: pathlib.Path) -> None:
     for host in lab.group("webservers"):
         assert run.changed(host), f"{host}: check mode on a fresh host predicts no change:\n{run.output}"
     assert not lab.pki_dir.exists(), "check mode created the lab CA on the controller"
+
+
+def test_https_only_site_converges_started_in_one_run(tmp_path: pathlib.Path) -> None:
+    # Without http bindings IIS cannot start a new site, so the iis role creates
+    # it stopped; the tls role's first binding must start it, in the same run.
+    lab = Lab.fresh(tmp_path / "lab")
+    lab.write_host_vars("web01", "https_only", {"iis_host_sites": [{
+        "name": SITE, "hostnames": ["mcms.{{ mcms_dns_domain }}"], "http_redirect": False,
+        "app_pool": {"identity": "ApplicationPoolIdentity"}, "authentication": {"windows": True, "anonymous": True},
+    }]})
+    first = lab.playbook("site.yml", "--limit", "web01", label="https-only")
+    assert first.returncode == 0, describe(first.failed())
+    site = lab.site("web01", SITE)
+    assert site["state"] == "Started", f"the HTTPS-only site is {site['state']} after one run"
+    assert [b["protocol"] for b in site["bindings"]] == ["https"], site["bindings"]
+    second = lab.playbook("site.yml", "--limit", "web01", label="https-only-again")
+    assert second.returncode == 0, describe(second.failed())
+    assert second.changed() == set(), describe(r for r in second.tasks() if r["changed"])
