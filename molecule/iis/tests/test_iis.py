@@ -4,25 +4,15 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
-import pathlib
 import typing as t
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml
+from mcms_verify import role_defaults, run
 
-DEFAULTS = yaml.safe_load(
-    (pathlib.Path(__file__).parents[3] / "roles" / "iis" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+DEFAULTS = role_defaults("iis")
 APPHOST = r"C:\Windows\System32\inetsrv\config\applicationHost.config"
-
-
-def run(host: t.Any, module: str, args: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-    """A read-only module result (check mode); fails the test on a module failure."""
-    result = host.ansible(module, json.dumps(args) if args else None, check=True)
-    assert not result.get("failed"), result
-    return result
 
 
 @pytest.fixture(scope="module")

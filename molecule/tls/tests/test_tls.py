@@ -4,26 +4,17 @@ the role's defaults."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import typing as t
 
 import pytest
-import yaml
+from mcms_verify import role_defaults, run, tls_scenario
 
-ROOT = pathlib.Path(__file__).parents[3]
-DEFAULTS = yaml.safe_load((ROOT / "roles" / "tls" / "defaults" / "main.yml").read_text(encoding="utf-8"))
-SCENARIO = yaml.safe_load((pathlib.Path(__file__).parents[1] / "vars.yml").read_text(encoding="utf-8"))
+DEFAULTS = role_defaults("tls")
+SCENARIO = tls_scenario()
 HOSTNAMES = SCENARIO["tls_scenario_hostnames"]
 SCHANNEL = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
-
-
-def run(host: t.Any, module: str, args: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-    """A read-only module result (check mode); fails the test on a module failure."""
-    result = host.ansible(module, json.dumps(args) if args else None, check=True)
-    assert not result.get("failed"), result
-    return result
 
 
 @pytest.fixture(scope="module")

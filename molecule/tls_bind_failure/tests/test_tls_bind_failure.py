@@ -5,37 +5,14 @@ store with its private key, and the site answers over https."""
 
 from __future__ import annotations
 
-import json
-import os
-import pathlib
 import typing as t
 
 import pytest
-import yaml
+from mcms_verify import role_defaults, run, tls_scenario
 
-ROOT = pathlib.Path(__file__).parents[3]
-DEFAULTS = yaml.safe_load((ROOT / "roles" / "tls" / "defaults" / "main.yml").read_text(encoding="utf-8"))
-SCENARIO = yaml.safe_load((ROOT / "molecule" / "tls" / "vars.yml").read_text(encoding="utf-8"))
+DEFAULTS = role_defaults("tls")
+SCENARIO = tls_scenario()
 HOSTNAMES = SCENARIO["tls_scenario_hostnames"]
-
-
-def run(host: t.Any, module: str, args: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-    """A read-only module result (check mode); fails the test on a module failure."""
-    result = host.ansible(module, json.dumps(args) if args else None, check=True)
-    assert not result.get("failed"), result
-    return result
-
-
-@pytest.fixture(scope="module")
-def old_thumbprint(host: t.Any) -> str:
-    record = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"renewal-old-{host.backend.host}.json"
-    return json.loads(record.read_text(encoding="utf-8"))["thumbprint"].upper()
-
-
-@pytest.fixture(scope="module")
-def https(host: t.Any) -> list[dict[str, t.Any]]:
-    site = run(host, "microsoft.iis.website_info", {"name": SCENARIO["tls_scenario_site"]})["site"][0]
-    return [b for b in site["bindings"] if b["protocol"] == "https"]
 
 
 def test_every_binding_stays_on_the_old_certificate(https: list[dict[str, t.Any]], old_thumbprint: str) -> None:
