@@ -20,9 +20,9 @@ import dataclasses
 import datetime as _dt
 import re
 import typing as t
-from pathlib import Path
 
 from . import state as st
+from .spec import ensure_plugin_loader
 
 __all__ = ["DRIFTS", "Arg", "DriftError", "DriftSpec", "apply_drift", "drift", "host_now"]
 
@@ -110,39 +110,6 @@ def _find_named(items: dict[str, t.Any], name: str, what: str) -> tuple[str, t.A
             return k, v
     known = ", ".join(sorted(items)) or "none"
     raise DriftError(f"no {what} named {name!r} (existing: {known})")
-
-
-def ensure_plugin_loader() -> None:
-    """Initialise ansible's plugin loader outside a playbook run (the CLI,
-    tests), with this repository's collections first.
-
-    Collection packages that were imported before the collection finder was
-    installed (``ansible_collections.mcms.winsim`` itself, by the time this
-    runs) lack the routing metadata the finder needs to import their other
-    submodules later; they get it here from their ``meta/runtime.yml``, as
-    the finder's own package loader would have set it."""
-    import sys
-
-    import yaml
-    from ansible.plugins.loader import init_plugin_loader
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-
-    if AnsibleCollectionConfig.collection_finder is None:
-        root = Path(__file__).resolve().parents[6]  # .../collections (holds ansible_collections/mcms)
-        init_plugin_loader([str(root)])
-    for name, module in list(sys.modules.items()):
-        parts = name.split(".")
-        if len(parts) != 3 or parts[0] != "ansible_collections":
-            continue
-        if getattr(module, "_collection_meta", None) is not None:
-            continue
-        meta: dict[str, t.Any] = {}
-        for base in getattr(module, "__path__", []) or []:
-            runtime = Path(base) / "meta" / "runtime.yml"
-            if runtime.is_file():
-                meta = yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}
-                break
-        module._collection_meta = meta  # type: ignore[attr-defined]
 
 
 def module_source(fqcn: str) -> tuple[str, dict[str, str]]:

@@ -36,6 +36,7 @@ import os
 import re
 import threading
 import typing as t
+from pathlib import Path
 
 from .masking import SecretSet, dotnet_str, is_secret_name
 from .models._base import ModuleFailed, SimulatorError
@@ -46,6 +47,7 @@ __all__ = [
     "CheckModeSkip",
     "ModuleSpec",
     "Validated",
+    "ensure_plugin_loader",
     "load_doc_options",
     "load_module_source",
     "module_spec",
@@ -115,32 +117,37 @@ def register_internal_options(fqcn: str, options: dict[str, dict[str, t.Any]]) -
     _INTERNAL.setdefault(fqcn, {}).update(copy.deepcopy(options))
 
 
-def _ensure_plugin_loader() -> None:
+def ensure_plugin_loader() -> None:
+    """Initialise ansible's plugin loader outside a playbook run (the CLI,
+    tests), with this repository's collections first.
+
+    Collection packages that were imported before the collection finder was
+    installed (``ansible_collections.mcms.winsim`` itself, by the time this
+    runs) lack the routing metadata the finder needs to import their other
+    submodules later; they get it here from their ``meta/runtime.yml``, as
+    the finder's own package loader would have set it."""
+    import sys
+
+    import yaml
+    from ansible.plugins.loader import init_plugin_loader
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
     if AnsibleCollectionConfig.collection_finder is None:
-        from ansible.plugins.loader import init_plugin_loader
-
-        init_plugin_loader()
-        # Outside ansible (unit tests, tools) collection packages may already
-        # have been imported as plain packages, without the metadata the
-        # collection finder needs to import their submodules later.
-        import sys
-
-        import yaml
-
-        for name, module in list(sys.modules.items()):
-            parts = name.split(".")
-            if len(parts) != 3 or parts[0] != "ansible_collections" or hasattr(module, "_collection_meta"):
-                continue
-            meta: dict[str, t.Any] = {}
-            for path in getattr(module, "__path__", []):
-                runtime = os.path.join(path, "meta", "runtime.yml")
-                if os.path.isfile(runtime):
-                    with open(runtime, encoding="utf-8") as fh:
-                        meta = yaml.safe_load(fh) or {}
-                    break
-            module._collection_meta = meta  # type: ignore[attr-defined]
+        root = Path(__file__).resolve().parents[6]  # .../collections (holds ansible_collections/mcms)
+        init_plugin_loader([str(root)])
+    for name, module in list(sys.modules.items()):
+        parts = name.split(".")
+        if len(parts) != 3 or parts[0] != "ansible_collections":
+            continue
+        if getattr(module, "_collection_meta", None) is not None:
+            continue
+        meta: dict[str, t.Any] = {}
+        for base in getattr(module, "__path__", []) or []:
+            runtime = Path(base) / "meta" / "runtime.yml"
+            if runtime.is_file():
+                meta = yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}
+                break
+        module._collection_meta = meta  # type: ignore[attr-defined]
 
 
 def load_doc_options(fqcn: str) -> dict[str, t.Any]:
@@ -148,7 +155,7 @@ def load_doc_options(fqcn: str) -> dict[str, t.Any]:
     with _LOCK:
         if fqcn in _DOC_CACHE:
             return _DOC_CACHE[fqcn]
-    _ensure_plugin_loader()
+    ensure_plugin_loader()
     from ansible.plugins.loader import fragment_loader, module_loader
     from ansible.utils.plugin_docs import get_plugin_docs
 
@@ -171,7 +178,7 @@ def load_module_source(fqcn: str) -> tuple[str, dict[str, str]]:
     """The installed PowerShell source of ``fqcn`` and of the module utils it
     imports directly (what a payload would carry), read from disk.  Used by
     tests and tools that run a model without a payload."""
-    _ensure_plugin_loader()
+    ensure_plugin_loader()
     from ansible.plugins.loader import module_loader
 
     found = module_loader.find_plugin_with_context(fqcn, mod_type=".ps1")
