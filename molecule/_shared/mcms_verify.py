@@ -29,3 +29,13 @@ def role_defaults(role: str) -> dict[str, t.Any]:
 def tls_scenario() -> dict[str, t.Any]:
     """The input every tls scenario shares (``molecule/tls/vars.yml``)."""
     return yaml.safe_load((ROOT / "molecule" / "tls" / "vars.yml").read_text(encoding="utf-8"))
+
+
+def https_status(host: t.Any, hostname: str, accepted: list[int]) -> int:
+    """The status of ``https://<hostname>/`` requested from the host itself
+    with certificate validation on (the tls role's own check); the module
+    fails, and with it the test, on an untrusted certificate or a status
+    outside ``accepted``."""
+    result = run(host, "ansible.windows.win_uri", {
+        "url": f"https://{hostname}/", "validate_certs": True, "follow_redirects": "none", "status_code": accepted})
+    return int(result["status_code"])

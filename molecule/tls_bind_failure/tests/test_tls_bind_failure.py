@@ -8,7 +8,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from mcms_verify import role_defaults, run, tls_scenario
+from mcms_verify import https_status, role_defaults, run, tls_scenario
 
 DEFAULTS = role_defaults("tls")
 SCENARIO = tls_scenario()
@@ -29,7 +29,4 @@ def test_old_certificate_kept_with_its_key(host: t.Any, old_thumbprint: str) -> 
 
 @pytest.mark.parametrize("hostname", HOSTNAMES)
 def test_site_still_answers_over_https(host: t.Any, hostname: str) -> None:
-    result = run(host, "ansible.windows.win_uri", {
-        "url": f"https://{hostname}/", "validate_certs": True, "follow_redirects": "none",
-        "status_code": DEFAULTS["tls_verify_status_codes"]})
-    assert result["status_code"] in DEFAULTS["tls_verify_status_codes"]
+    assert https_status(host, hostname, DEFAULTS["tls_verify_status_codes"]) in DEFAULTS["tls_verify_status_codes"]

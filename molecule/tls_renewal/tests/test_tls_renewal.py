@@ -10,7 +10,7 @@ import time
 import typing as t
 
 import pytest
-from mcms_verify import role_defaults, run, tls_scenario
+from mcms_verify import https_status, role_defaults, run, tls_scenario
 
 DEFAULTS = role_defaults("tls")
 SCENARIO = tls_scenario()
@@ -59,7 +59,4 @@ def test_only_the_new_certificate_is_left(my_store: dict[str, dict[str, t.Any]],
 
 @pytest.mark.parametrize("hostname", HOSTNAMES)
 def test_site_answers_over_https_with_a_trusted_certificate(host: t.Any, hostname: str) -> None:
-    result = run(host, "ansible.windows.win_uri", {
-        "url": f"https://{hostname}/", "validate_certs": True, "follow_redirects": "none",
-        "status_code": DEFAULTS["tls_verify_status_codes"]})
-    assert result["status_code"] in DEFAULTS["tls_verify_status_codes"]
+    assert https_status(host, hostname, DEFAULTS["tls_verify_status_codes"]) in DEFAULTS["tls_verify_status_codes"]
