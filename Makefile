@@ -63,7 +63,7 @@ unit: setup-newest ## Unit tests on the newest toolchain
 oldest: setup ## Unit tests + a simulated site.yml converge on ansible-core 2.19
 	@scripts/test.sh oldest
 
-playbooks: setup-newest ## Playbook tests against the simulated lab
+playbooks: setup ## Playbook tests against the simulated lab, winsim integration on both toolchains
 	@scripts/test.sh playbooks
 
 molecule: setup-newest ## Every Molecule scenario, or one: make molecule SCENARIO=iis

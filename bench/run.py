@@ -36,8 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "collections"))
 
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim import stats as winsim_stats
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.store import HostStore
+from winsim import stats as winsim_stats
+from winsim.store import HostStore
 
 DEFAULT_HOSTS = (1, 2, 4, 8, 16, 32)
 # pass name -> extra ansible-playbook arguments: converge fresh hosts, run

@@ -16,7 +16,11 @@
 # Beyond the packages, the venv gets:
 #   - mcms-collections.pth: <repo>/collections on sys.path, so tools and tests
 #     import the in-repo collections as ansible_collections.mcms.*;
-#   - bin/winsim (newest set): the winsim command line.
+#   - winsim.pth: <repo>/winsim/src on sys.path, the simulator package
+#     installed in development mode (what `pip install -e winsim` would write,
+#     without needing a build backend on an air-gapped controller); the
+#     mcms.winsim connection plugin imports it like psrp imports pypsrp;
+#   - bin/winsim: the winsim command line.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 1 ]] || die "usage: $0 newest|oldest"
@@ -77,28 +81,28 @@ fi
 # The in-repo collections on sys.path of every tool in the venv.
 SITE="$("${VPY}" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 printf '%s\n' "${REPO_ROOT}/collections" >"${SITE}/mcms-collections.pth"
+# The simulator package (winsim/), in development mode.
+printf '%s\n' "${REPO_ROOT}/winsim/src" >"${SITE}/winsim.pth"
 
-if [[ "${SET}" == newest ]]; then
-    cat >"${VENV_DIR}/bin/winsim" <<PY
+cat >"${VENV_DIR}/bin/winsim" <<PY
 #!${VPY}
 """winsim command line (installed by scripts/setup.sh)."""
 import sys
 
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.cli import main
+from winsim.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())
 PY
-    chmod 0755 "${VENV_DIR}/bin/winsim"
-fi
+chmod 0755 "${VENV_DIR}/bin/winsim"
 
 # Verify what was installed against the lock, not against hopes.
 want_core="$(sed -n 's/^ansible-core==\([^ ]*\).*/\1/p' "${LOCK}")"
 have_core="$("${VPY}" -c 'from ansible.release import __version__; print(__version__)')"
 [[ "${have_core}" == "${want_core}" ]] ||
     die "${VENV_DIR} has ansible-core ${have_core}, the lock pins ${want_core}"
-"${VPY}" -c 'import ansible_collections.ansible.windows, ansible_collections.mcms.infra' ||
-    die "${VENV_DIR} cannot import the upstream or in-repo collections"
+"${VPY}" -c 'import ansible_collections.ansible.windows, ansible_collections.mcms.infra, winsim.runner' ||
+    die "${VENV_DIR} cannot import the upstream or in-repo collections or the winsim package"
 
 digest "${VPY}" >"${STAMP}"
 log "${SET} toolchain ready: ansible-core ${have_core} on $("${VPY}" -V 2>&1)"

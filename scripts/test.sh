@@ -73,11 +73,13 @@ stage_lint() {
 stage_unit() {
     banner "Stage: unit tests (newest toolchain: $("${VENV}/bin/ansible" --version | sed -n 1p))"
     step "pytest tests/unit (newest)" pytest_dir "${VENV}/bin/python" tests/unit -q
+    step "pytest winsim/tests/unit (newest)" pytest_dir "${VENV}/bin/python" winsim/tests/unit -q
 }
 
 stage_oldest() {
     banner "Stage: oldest supported toolchain ($("${OLDEST}/bin/ansible" --version | sed -n 1p))"
     step "pytest tests/unit (oldest)" pytest_dir "${OLDEST}/bin/python" tests/unit -q -p no:cacheprovider
+    step "pytest winsim/tests/unit (oldest)" pytest_dir "${OLDEST}/bin/python" winsim/tests/unit -q -p no:cacheprovider
     # A full converge of the simulated lab on a fresh state directory.
     local state="${REPO_ROOT}/.winsim/oldest"
     rm -rf "${state}"
@@ -87,8 +89,13 @@ stage_oldest() {
 }
 
 stage_playbooks() {
-    banner "Stage: playbook tests (tests/playbooks against the simulated lab)"
+    banner "Stage: playbook tests (tests/playbooks against the simulated lab, winsim/tests/integration)"
     step "pytest tests/playbooks" pytest_dir "${VENV}/bin/python" tests/playbooks -q
+    # winsim's own ansible-playbook runs through its connection plugin, on
+    # both supported ansible-core versions.
+    step "pytest winsim/tests/integration (newest + oldest)" \
+        env MCMS_ANSIBLE_BIN_DIRS="${VENV}/bin:${OLDEST}/bin" \
+        "${VENV}/bin/python" -m pytest winsim/tests/integration -q
 }
 
 stage_molecule() {

@@ -15,7 +15,7 @@ per session (:func:`golden`) and every test module works on its own copy
 (:meth:`Lab.clone`).  Mutations go through the ``winsim`` CLI, exactly as an
 operator or a CI job would script them; results are read from the
 ``mcms.infra.recorder`` JSON lines, the ``winsim stats`` sidecars and the host
-state documents (a stable, documented format: ``docs/winsim.md``).
+state documents (a stable, documented format: ``winsim/docs/winsim.md``).
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ class Lab:
 
 def host_now(lab: Lab, host: str) -> dt.datetime:
     """The simulated host's clock (winsim's drift.host_now), so expiry maths matches the host."""
-    from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.drift import host_now as _host_now
+    from winsim.drift import host_now as _host_now
 
     return _host_now(lab.state(host))
 

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, MCMS infrastructure team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Task recorder: one JSON line per task result, for fidelity comparisons
-and drift assertions.  The format is documented in ``docs/winsim.md``
+and drift assertions.  The format is documented in ``winsim/docs/winsim.md``
 ("The recording format") and versioned by ``RECORD_FORMAT``."""
 
 from __future__ import annotations

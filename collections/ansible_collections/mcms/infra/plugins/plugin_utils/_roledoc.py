@@ -3,7 +3,7 @@
 Each role's doc (``docs/roles/<role>.md``) has a hand-written part (purpose,
 requirements, example, idempotence and check mode, rollback) and a generated
 part between two markers, rendered from the argument spec so that the
-variables are never documented twice (house style rule 16)::
+variables are never documented twice (docs/style.md §16)::
 
     <!-- BEGIN GENERATED: roles/iis/meta/argument_specs.yml -->
     ...

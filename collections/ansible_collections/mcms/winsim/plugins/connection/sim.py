@@ -17,7 +17,7 @@ description:
     too. An unsimulated module, an undecodable payload or an unknown internal command fails loudly.
   - The host's state file is C(<winsim_state_dir>/<inventory_hostname>.json) unless
     C(winsim_state_file) names it; a missing file is a freshly installed host. Round-trip
-    statistics, injected faults, a trace and temporary files live beside it (see C(docs/winsim.md)).
+    statistics, injected faults, a trace and temporary files live beside it (see C(winsim/docs/winsim.md)).
     Safe with many forks and processes (one file lock per host).
 author:
   - MCMS infrastructure team
@@ -90,11 +90,19 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.decoder import decode
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.models._base import SimulatorError
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.runner import ConnectionDropped, Runner
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.store import HostStore
-from ansible_collections.mcms.winsim.plugins.plugin_utils.winsim.transport import fetch_file, put_file
+# The simulator is a Python package of its own (winsim/ at the repository
+# root), imported the way ansible's psrp connection imports pypsrp.
+try:
+    from winsim.decoder import decode
+    from winsim.models._base import SimulatorError
+    from winsim.runner import ConnectionDropped, Runner
+    from winsim.store import HostStore
+except ImportError as _exc:  # pragma: no cover - exercised by a missing install
+    WINSIM_IMPORT_ERROR: ImportError | None = _exc
+    SimulatorError = ConnectionDropped = Exception  # type: ignore[misc,assignment]
+else:
+    WINSIM_IMPORT_ERROR = None
+from winsim.transport import fetch_file, put_file
 
 display = Display()
 
@@ -111,6 +119,10 @@ class Connection(ConnectionBase):
     allow_extras = False
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        if WINSIM_IMPORT_ERROR is not None:
+            raise AnsibleError(
+                "the mcms.winsim.sim connection needs the winsim package (winsim/ in the mcms-infra "
+                f"repository, installed by 'make setup'): {WINSIM_IMPORT_ERROR}")
         super().__init__(*args, **kwargs)
         self._runner: Runner | None = None
 
