@@ -65,7 +65,26 @@ def _lab_inventory(n: int, work: Path, lab: Path, group: str) -> Path:
                                                    for i in range(1, n + 1)}}}
     (inv / "hosts.yml").write_text(json.dumps({"all": {"children": {"windows": {"children": children}}}},
                                               indent=2))
+    _declare_bench_hosts(inv / "group_vars" / "windows" / "winsim.yml", n)
     return inv
+
+
+def _declare_bench_hosts(path: Path, n: int) -> None:
+    """Declare ``web01..webNN`` in the lab's ``winsim_lab`` (members of its
+    domain, if it has one) so that the connection accepts them."""
+    if not path.is_file():
+        return
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    lab = doc.get("winsim_lab")
+    if not isinstance(lab, dict):
+        return
+    hosts = lab.setdefault("hosts", {})
+    roles = ["member"] if lab.get("domain") else []
+    for i in range(1, n + 1):
+        hosts.setdefault(f"web{i:02d}", {"roles": roles, "address": f"10.20.1.{i}"})
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
 def _ansible_cfg(forks: int, recording: Path, vault_ids: str | None = None) -> str:

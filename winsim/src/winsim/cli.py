@@ -142,6 +142,54 @@ def inventory_stores(source: str) -> dict[str, HostStore]:
     return stores
 
 
+def inventory_lab(source: str) -> tuple[str, t.Any]:
+    """``(state directory, winsim_lab declaration)`` of an inventory's
+    winsim hosts, templated as a play would (the declaration is the same for
+    every host of a lab: read from the first one that has it)."""
+    from ansible import constants as C
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    _load_vault_secrets(loader, C)
+    inventory = InventoryManager(loader=loader, sources=[source])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    for host in inventory.get_hosts("all"):
+        hostvars = variables.get_vars(host=host, include_hostvars=False)
+        if "winsim" not in str(hostvars.get("ansible_connection") or "") or not hostvars.get("winsim_lab"):
+            continue
+        templar = Templar(loader=loader, variables=hostvars)
+        state_dir = (templar.template(hostvars["winsim_state_dir"]) if hostvars.get("winsim_state_dir")
+                     else os.environ.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
+        return str(state_dir), templar.template(hostvars["winsim_lab"])
+    raise CliError(f"inventory {source} declares no winsim lab (no winsim host with winsim_lab)")
+
+
+def cmd_lab(args: argparse.Namespace, resolver: HostResolver) -> int:
+    from . import lab
+
+    if args.lab_cmd == "build":
+        if not resolver.inventory:
+            raise CliError("winsim lab build needs --inventory (the declaration lives in the inventory)")
+        state_dir, declaration = inventory_lab(resolver.inventory)
+        spec = lab.ensure(state_dir, declaration)
+        print(lab.describe(spec))
+        print(f"built in {state_dir}")
+        return 0
+    if resolver.inventory:
+        state_dir, _ = inventory_lab(resolver.inventory)
+    else:
+        state_dir = str(resolver.state_dir)
+    spec = lab.load(state_dir)
+    if spec is None:
+        print(f"winsim: no declared lab in {state_dir} (hosts stand alone)")
+        return 0
+    print(json.dumps(spec, indent=2) if args.json else lab.describe(spec))
+    return 0
+
+
 def _load_vault_secrets(loader: t.Any, constants: t.Any) -> None:
     """Give the loader the vault identities ``ansible.cfg`` configures, so
     that vaulted group_vars do not stop the inventory from loading."""
@@ -480,6 +528,14 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("target", nargs="?")
     fsub.add_parser("clear", help="remove every fault")
     p.set_defaults(func=cmd_fault)
+
+    p = sub.add_parser("lab", help="show the declared lab, or build it from an inventory's winsim_lab")
+    lsub = p.add_subparsers(dest="lab_cmd", metavar="ACTION", required=True)
+    ls_ = lsub.add_parser("show", help="the declared lab: hosts, roles, profiles, DNS, trust settings")
+    ls_.add_argument("--json", action="store_true")
+    lsub.add_parser("build", help="validate the inventory's winsim_lab and build every declared host that has no "
+                    "state yet (what the first connect of a play does)")
+    p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("stats", help="round trips per host and module, file transfers")
     p.add_argument("hosts", nargs="*", metavar="HOST", help="hosts (default: all)")

@@ -44,6 +44,19 @@ class Lab:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        self._spec: dict[str, t.Any] | None = None
+        self._spec_loaded = False
+
+    @property
+    def spec(self) -> dict[str, t.Any] | None:
+        """The declared lab (``_lab/lab.json``, see ``lab.py``), or ``None``
+        for a state directory without a declaration (hosts stand alone)."""
+        if not self._spec_loaded:
+            from .lab import load
+
+            self._spec = load(self.state_dir)
+            self._spec_loaded = True
+        return self._spec
 
     def hosts(self) -> list[str]:
         out = []

@@ -118,3 +118,29 @@ def test_reset_keeps_working(connection: sim.Connection) -> None:
     connection.close()
     assert not connection.connected
 
+
+
+_LAB = {"hosts": {"web1": {"roles": []}, "web2": {"roles": []}}}
+
+
+def test_a_declared_lab_is_built_on_first_connect(tmp_path: Path) -> None:
+    conn = _load()
+    conn.set_options(var_options={"inventory_hostname": "web1", "winsim_state_dir": str(tmp_path),
+                                  "winsim_lab": _LAB})
+    conn._connect()
+    assert (tmp_path / "_lab" / "lab.json").is_file()
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["web1.json", "web2.json"]
+
+
+@pytest.mark.parametrize(("lab", "words"), [
+    ({"hosts": {"web2": {"roles": []}}}, "host web1 is not declared in winsim_lab.hosts"),
+    ({"hosts": {"web1": {"roles": [], "profile": "nt4"}}}, "winsim_lab.hosts.web1.profile: unknown profile"),
+])
+def test_a_bad_lab_fails_the_connection_and_writes_nothing(tmp_path: Path, lab: dict[str, t.Any],
+                                                           words: str) -> None:
+    conn = _load()
+    conn.set_options(var_options={"inventory_hostname": "web1", "winsim_state_dir": str(tmp_path / "s"),
+                                  "winsim_lab": lab})
+    with pytest.raises(AnsibleError, match=words):
+        conn._connect()
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.json"))

@@ -60,6 +60,17 @@ options:
     type: path
     vars:
       - name: winsim_state_file
+  winsim_lab:
+    description:
+      - The declared lab (see winsim/docs/lab.md), that is which simulated host is a domain controller, a SQL
+        Server, a domain member; lab DNS records; lab-wide trust settings. Validated on every
+        connect; the first connect builds every declared host that has no state yet (domain
+        controllers first), so every run starts from the same declared lab. An invalid
+        declaration fails the task and touches no file.
+      - Unset, each host stands alone and starts as a fresh, unjoined Windows Server 2022.
+    type: dict
+    vars:
+      - name: winsim_lab
   pipelining:
     description:
       - Always on; winsim receives every module run as one pipelined command.
@@ -94,6 +105,7 @@ from ansible.utils.display import Display
 # root), imported the way ansible's psrp connection imports pypsrp.
 try:
     from winsim.decoder import decode
+    from winsim.lab import ensure as ensure_lab
     from winsim.models._base import SimulatorError
     from winsim.runner import ConnectionDropped, Runner
     from winsim.store import HostStore
@@ -152,6 +164,15 @@ class Connection(ConnectionBase):
         hostname = self._host_name()
         store = HostStore.for_host(hostname, state_dir=self.get_option("winsim_state_dir"),
                                    state_file=self.get_option("winsim_state_file"))
+        declaration = self.get_option("winsim_lab")
+        if declaration:
+            if hostname not in (declaration.get("hosts") or {}):
+                raise AnsibleError(f"winsim: host {hostname} is not declared in winsim_lab.hosts; declare it "
+                                   "(with its roles) or remove it from the simulated inventory")
+            try:
+                ensure_lab(store.state_path.parent, declaration)
+            except SimulatorError as exc:
+                raise AnsibleError(str(exc)) from exc
         self._runner = Runner(store)
         display.vvv(f"WINSIM CONNECT host={hostname} state={store.state_path}", host=hostname)
         self._connected = True
