@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -137,11 +138,18 @@ def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook:
             (work / "ansible.cfg").write_text(_ansible_cfg(min(forks, n), recording, vault_ids))
             run_id = f"bench-{n}-{name}-{os.getpid()}"
             env = dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), WINSIM_RUN_ID=run_id,
-                       ANSIBLE_NOCOLOR="1")
+                       ANSIBLE_NOCOLOR="1", WINSIM_CPU_ACCOUNTING="1")
             start = time.perf_counter()
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = subprocess.run([ansible_playbook, "-i", str(inventory), str(playbook), *pass_args, *extra],
                                   cwd=REPO, env=env, capture_output=True, text=True, check=False)
             wall = time.perf_counter() - start
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # Controller CPU of the whole run (ansible-playbook and its forks,
+            # which winsim runs inside) and the part spent inside winsim.
+            controller_cpu = ((cpu_after.ru_utime - cpu_before.ru_utime)
+                              + (cpu_after.ru_stime - cpu_before.ru_stime))
+            winsim_cpu = sum(_run_cpu(HostStore.for_host(h, state_dir=str(state_dir)), run_id) for h in hosts)
             if proc.returncode not in (0, 2, 4):  # 2: failed tasks, 4: unreachable hosts (reported below)
                 tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
                 raise RuntimeError(f"{n} hosts, {name}: ansible-playbook exited {proc.returncode}\n{tail}")
@@ -159,6 +167,9 @@ def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook:
                 "round_trips_per_host": {"min": min(rts), "max": max(rts), "mean": round(statistics.mean(rts), 2)},
                 "module_runs_per_host_max": max(s.module_runs for s in per_host),
                 "put_file_per_host_max": max(s.put_file for s in per_host),
+                "controller_cpu_seconds": round(controller_cpu, 2),
+                "winsim_cpu_seconds": round(winsim_cpu, 2),
+                "winsim_cpu_share": round(winsim_cpu / controller_cpu, 3) if controller_cpu else None,
                 "changed_task_results": changed,
                 "failed_task_results": failed,
                 "modules": winsim_stats.to_json(per_host)["summary"]["modules"],
@@ -171,10 +182,16 @@ def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _run_cpu(store: HostStore, run_id: str) -> float:
+    """CPU seconds winsim spent for ``store``'s host in run ``run_id``."""
+    run = next((r for r in store.load_stats().get("runs", []) if r.get("run") == run_id), None)
+    return float((run or {}).get("cpu_seconds", 0.0))
+
+
 def format_table(results: list[dict[str, t.Any]]) -> str:
     head = ["hosts", "forks"]
     for name in PASSES:
-        head += [f"{name} s", f"{name} RT/host", f"{name} changed"]
+        head += [f"{name} s", f"{name} RT/host", f"{name} changed", f"{name} winsim CPU"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in results:
 
@@ -185,7 +202,9 @@ def format_table(results: list[dict[str, t.Any]]) -> str:
         cells = [str(r["hosts"]), str(r["forks"])]
         for name in PASSES:
             p = r["passes"][name]
-            cells += [f"{p['wall_seconds']:.1f}", rt(p), str(p["changed_task_results"])]
+            share = p.get("winsim_cpu_share")
+            cells += [f"{p['wall_seconds']:.1f}", rt(p), str(p["changed_task_results"]),
+                      f"{share:.0%}" if share is not None else "-"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

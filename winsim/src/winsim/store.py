@@ -257,6 +257,21 @@ class HostStore:
             _atomic_write(self.stats_path, canonical_json(doc))
             return int(doc["total"]["round_trips"])
 
+    def add_cpu(self, seconds: float) -> None:
+        """Add ``seconds`` of controller CPU spent inside winsim (decoding,
+        validation, the model, the store) to the total and the current run
+        (``cpu_seconds``).  Only called when CPU accounting is on
+        (``WINSIM_CPU_ACCOUNTING=1``, set by ``make bench``): it costs one
+        more stats write per round trip."""
+        with self.locked():
+            doc = self.load_stats()
+            rid = run_id()
+            run = next((r for r in doc["runs"] if r.get("run") == rid), None)
+            for counters in (doc["total"], run):
+                if counters is not None:
+                    counters["cpu_seconds"] = round(counters.get("cpu_seconds", 0.0) + seconds, 6)
+            _atomic_write(self.stats_path, canonical_json(doc))
+
     # -- trace ------------------------------------------------------------------------
     def trace(self, record: dict[str, t.Any]) -> None:
         """Append one (already masked) record to the trace."""

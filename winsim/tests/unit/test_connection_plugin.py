@@ -144,3 +144,19 @@ def test_a_bad_lab_fails_the_connection_and_writes_nothing(tmp_path: Path, lab: 
     with pytest.raises(AnsibleError, match=words):
         conn._connect()
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.json"))
+
+
+@pytest.mark.parametrize(("accounting", "counted"), [("1", True), (None, False)])
+def test_cpu_inside_winsim_is_counted_only_when_asked(connection: sim.Connection, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch, accounting: str | None,
+                                                      counted: bool) -> None:
+    if accounting is None:
+        monkeypatch.delenv("WINSIM_CPU_ACCOUNTING", raising=False)
+    else:
+        monkeypatch.setenv("WINSIM_CPU_ACCOUNTING", accounting)
+    connection.exec_command(*module_payload("2.21", "ansible.windows.win_stat", {"path": "C:\\"}))
+    stats = json.loads((tmp_path / "web1.stats.json").read_text())
+    assert ("cpu_seconds" in stats["total"]) is counted
+    if counted:
+        assert stats["total"]["cpu_seconds"] > 0
+        assert stats["runs"][-1]["cpu_seconds"] == stats["total"]["cpu_seconds"]

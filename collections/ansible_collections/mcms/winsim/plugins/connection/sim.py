@@ -94,6 +94,9 @@ all:
         winsim_state_dir: "{{ inventory_dir }}/../../.winsim/state"
 """
 
+import contextlib
+import os
+import time
 import typing as t
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
@@ -186,16 +189,31 @@ class Connection(ConnectionBase):
         self.close()
         self._connect()
 
+    @contextlib.contextmanager
+    def _cpu_accounting(self) -> t.Iterator[None]:
+        """Count the controller CPU this round trip spends inside winsim,
+        when ``WINSIM_CPU_ACCOUNTING=1`` (``make bench``: winsim's share of
+        a run's controller CPU)."""
+        if os.environ.get("WINSIM_CPU_ACCOUNTING") != "1" or self._runner is None:
+            yield
+            return
+        start = time.process_time()
+        try:
+            yield
+        finally:
+            self._runner.store.add_cpu(time.process_time() - start)
+
     # -- commands -----------------------------------------------------------------------------
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
         assert self._runner is not None
         try:
-            request = decode(to_text(cmd), to_bytes(in_data) if in_data is not None else None)
-            display.vvv(f"WINSIM EXEC {request.kind} {getattr(request, 'fqcn', '')}".rstrip(),
-                        host=self._runner.hostname)
-            return self._runner.handle(request)
+            with self._cpu_accounting():
+                request = decode(to_text(cmd), to_bytes(in_data) if in_data is not None else None)
+                display.vvv(f"WINSIM EXEC {request.kind} {getattr(request, 'fqcn', '')}".rstrip(),
+                            host=self._runner.hostname)
+                return self._runner.handle(request)
         except ConnectionDropped as exc:
             raise AnsibleConnectionFailure(str(exc)) from exc
         except SimulatorError as exc:
@@ -207,7 +225,8 @@ class Connection(ConnectionBase):
         assert self._runner is not None
         display.vvv(f"WINSIM PUT {in_path} TO {out_path}", host=self._runner.hostname)
         try:
-            put_file(self._runner, in_path, out_path)
+            with self._cpu_accounting():
+                put_file(self._runner, in_path, out_path)
         except FileNotFoundError as exc:
             raise AnsibleFileNotFound(f"winsim: file or module does not exist: {in_path}") from exc
         except ConnectionDropped as exc:
