@@ -108,9 +108,15 @@ class Lab:
     # -- creation ----------------------------------------------------------------
     @classmethod
     def fresh(cls, root: pathlib.Path) -> Lab:
-        """Fresh hosts: the inventory only, no state file (winsim: a fresh install)."""
+        """Fresh hosts: the inventory's declared lab (``winsim_lab``) built as
+        freshly installed hosts before any play, as a real estate's hosts
+        exist before Ansible first runs (winsim/docs/lab.md)."""
         shutil.copytree(REPO / "inventories" / "sim", root / "inventories" / "sim")
-        return cls(root)
+        lab = cls(root)
+        proc = subprocess.run([ansible_bin("winsim"), "-i", str(lab.inventory), "lab", "build"], cwd=REPO,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, f"winsim lab build failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        return lab
 
     def clone(self, root: pathlib.Path) -> Lab:
         """A byte-identical copy of this lab (inventory, host states, sidecars, CA)."""
