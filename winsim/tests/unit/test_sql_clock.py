@@ -129,6 +129,27 @@ def test_three_days_of_ola_jobs_give_the_expected_files_and_a_restorable_chain(o
     assert all(st.exists(state, p) for p in chain["files"])
 
 
+def test_backup_files_match_msdb_and_are_seen_by_the_file_modules(run_module, ola_state):
+    state = ola_state
+    run_agents(state, T0 - dt.timedelta(minutes=1), T0 + dt.timedelta(hours=3))
+    rows = inst(state)["backup_history"]
+    assert [r["type"] for r in rows] == ["Full", "Log", "Log", "Log"]
+    for row in rows:
+        (header,) = parse_sets(st.read_file(state, row["paths"][0]))
+        for k in ("first_lsn", "last_lsn", "checkpoint_lsn", "database_backup_lsn", "backup_set_guid"):
+            assert header[k] == row[k], k
+    # the log chain joins up: each log starts where the previous one ended, the first at the full's first LSN
+    assert rows[1]["first_lsn"] == rows[0]["first_lsn"]
+    assert all(rows[i]["first_lsn"] == rows[i - 1]["last_lsn"] for i in (2, 3))
+    result, _ = run_module("ansible.windows.win_find", {"paths": f"{DIR}\\LOG", "patterns": ["*.trn"]},
+                           state=state)
+    assert sorted(f["filename"] for f in result["files"]) == [
+        f"WINSIM_AppDb_LOG_20260302_0{h}3000.trn" for h in range(3)]
+    result, _ = run_module("ansible.windows.win_stat", {"path": rows[0]["paths"][0]}, state=state)
+    assert result["stat"]["exists"]
+    assert result["stat"]["size"] > 0
+
+
 def test_cleanup_keeps_the_logs_the_newest_chain_needs(ola_state):
     """@CleanupTime = 1 h on the LOG job: logs newer than the latest
     full/diff are never deleted (Ola's @CurrentLatestBackup)."""
