@@ -159,13 +159,13 @@ def _run_hosts(state_dir: Path, old: _dt.datetime, new: _dt.datetime) -> int:
 
 def _move(state_dir: Path, target: _dt.datetime | None, delta: _dt.timedelta | None, command: str
           ) -> dict[str, t.Any]:
+    if delta is not None and delta <= _dt.timedelta(0):
+        raise ClockError(f"cannot advance the lab clock by {command.split(' ', 1)[1]!r}: "
+                         "the clock only moves forward")
     with _locked(state_dir):
         doc = load(state_dir)
         old = parse_time(doc["now"]) if doc else None
         if delta is not None:
-            if delta <= _dt.timedelta(0):
-                raise ClockError(f"cannot advance the lab clock by {command.split(' ', 1)[1]!r}: "
-                                 "the clock only moves forward")
             base = old or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
             target = base + delta
             old = base
