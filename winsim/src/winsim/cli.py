@@ -9,6 +9,7 @@
     winsim ... fault HOST list | clear | remove KIND [TARGET]
     winsim ... stats [HOST ...] [--run last|ID] [--json]
     winsim fidelity compare REAL.jsonl SIM.jsonl [--json] [--ignore-keys K,...]
+    winsim ... clock show | advance DURATION (26h, 3d, 1d12h) | set ISO-TIME   (see clock.py)
 
 Hosts are inventory host names.  Where their files live:
 
@@ -449,6 +450,41 @@ def cmd_fidelity(args: argparse.Namespace, resolver: HostResolver | None) -> int
     return 0 if report.identical else 1
 
 
+def _lab_state_dir(resolver: HostResolver) -> str:
+    if resolver.state_dir is not None:
+        return resolver.state_dir
+    dirs = sorted({str(store.state_path.parent) for store in resolver._load_inventory().values()})
+    if len(dirs) != 1:
+        raise CliError(f"the clock needs one state directory; inventory {resolver.inventory} has "
+                       f"{len(dirs)}: {', '.join(dirs) or 'none'} (use --state-dir)")
+    return dirs[0]
+
+
+def cmd_clock(args: argparse.Namespace, resolver: HostResolver) -> int:
+    from . import clock as clock_mod
+
+    state_dir = _lab_state_dir(resolver)
+    try:
+        if args.clock_cmd == "advance":
+            doc = clock_mod.advance(state_dir, args.duration)
+        elif args.clock_cmd == "set":
+            doc = clock_mod.set_time(state_dir, args.time)
+        else:
+            doc = clock_mod.load(state_dir)
+    except clock_mod.ClockError as exc:
+        raise CliError(f"clock: {exc}") from exc
+    if doc is None:
+        print("lab clock: none (hosts use the real UTC time)")
+        return 0
+    if args.json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    print(f"lab clock: {doc['now']}")
+    if args.clock_cmd != "show" and doc.get("history"):
+        print(f"SQL Agent job runs: {doc['history'][-1].get('jobs_run', 0)}")
+    return 0
+
+
 # -- argument parsing -----------------------------------------------------------------
 
 def _add_drift_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -542,6 +578,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", help="'last' for the most recent run, or a run id (default: all time)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("clock", help="show, advance or set the lab clock (SQL Agent runs the jobs that fall due)")
+    csub = p.add_subparsers(dest="clock_cmd", metavar="ACTION", required=True)
+    cs = csub.add_parser("show", help="print the lab time")
+    cs.add_argument("--json", action="store_true")
+    ca = csub.add_parser("advance", help="move the lab time forward, e.g. 26h, 3d, 1d12h, 90m")
+    ca.add_argument("duration")
+    ca.add_argument("--json", action="store_true")
+    cset = csub.add_parser("set", help="set the lab time (ISO 8601, UTC if no zone); never backwards")
+    cset.add_argument("time")
+    cset.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_clock)
 
     p = sub.add_parser("fidelity", help="compare a recording from a real host with a simulated run")
     fsub = p.add_subparsers(dest="fidelity_cmd", metavar="ACTION", required=True)

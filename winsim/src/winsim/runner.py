@@ -31,6 +31,7 @@ import os
 import typing as t
 
 from . import decoder as d
+from .clock import lab_now_for_state_file
 from .masking import NO_LOG_MASK, SecretSet, mask, remove_no_log_values
 from .models import get_model
 from .models._base import Faults, ModuleContext, ModuleFailed, SimulatorError
@@ -283,7 +284,8 @@ class Runner:
         outcome = execute_module(
             fqcn=request.fqcn, args=request.args, source=request.source, module_utils=request.module_utils,
             state=state, module_name=request.module_name, environment=request.environment,
-            hostname=self.hostname, faults=self.store.load_faults(), runtime=self.runtime, secrets=secrets)
+            hostname=self.hostname, faults=self.store.load_faults(), runtime=self.runtime, secrets=secrets,
+            now=lab_now_for_state_file(self.store.state_path))    # the lab clock (clock.py); None: real time
         saved = False
         if outcome.state_changed:
             saved = self.store.save_state(outcome.state)

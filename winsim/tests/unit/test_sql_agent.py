@@ -82,11 +82,14 @@ def test_agent_job_unknown_category_needs_force(run_module, sql_state):
     args = dict(SA, job="Nightly", category="Custom")
     result, _ = run_module("lowlydba.sqlserver.agent_job", args, state=sql_state)
     assert result["failed"]
-    assert result["msg"] == ("Error configuring SQL Agent job: Job category Custom doesn't exist on localhost. "
+    # New-DbaAgentJob's error, caught by the module's creation branch (agent_job.ps1)
+    assert result["msg"] == ("Failed creating new agent job: Job category Custom doesn't exist on localhost. "
                              "Use -Force to create it.")
     result, state = run_module("lowlydba.sqlserver.agent_job", dict(args, force=True), state=sql_state)
     assert result["changed"]
     assert "Custom" in agent(state)["categories"]
+    # New-DbaAgentJob -Force creates the category but sets it on the job only when it already existed
+    assert agent(state)["jobs"]["nightly"]["category"] == "[Uncategorized (Local)]"
 
 
 def test_agent_job_absent_removes_unused_schedules(run_module, job_state):

@@ -102,6 +102,11 @@ FIXED_SERVER_ROLES = ["bulkadmin", "dbcreator", "diskadmin", "processadmin", "pu
                       "serveradmin", "setupadmin", "sysadmin"]
 FIXED_DB_ROLES = ["db_accessadmin", "db_backupoperator", "db_datareader", "db_datawriter", "db_ddladmin",
                   "db_denydatareader", "db_denydatawriter", "db_owner", "db_securityadmin", "public"]
+# SQL Server 2022 (16.x) adds ten fixed server-level roles (sys.server_principals, is_fixed_role = 1)
+FIXED_SERVER_ROLES_2022 = ["##MS_DatabaseConnector##", "##MS_DatabaseManager##", "##MS_DefinitionReader##",
+                           "##MS_LoginManager##", "##MS_PerformanceDefinitionReader##",
+                           "##MS_SecurityDefinitionReader##", "##MS_ServerPerformanceStateReader##",
+                           "##MS_ServerSecurityStateReader##", "##MS_ServerStateManager##", "##MS_ServerStateReader##"]
 SYSTEM_SCHEMAS = ["dbo", "guest", "INFORMATION_SCHEMA", "sys"] + [r for r in FIXED_DB_ROLES if r != "public"]
 SYSTEM_DATABASES = ["master", "tempdb", "model", "msdb"]
 NEVER = "0001-01-01T00:00:00.0000000"
@@ -340,6 +345,12 @@ def new_database(inst: dict[str, t.Any], name: str, *, owner: str, when: str, re
     return rec
 
 
+def fixed_server_roles(inst: dict[str, t.Any]) -> list[str]:
+    """The instance's fixed server roles (2022 adds the ``##MS_...##`` ones)."""
+    extra = FIXED_SERVER_ROLES_2022 if inst.get("version_major", 0) >= 16 else []
+    return FIXED_SERVER_ROLES + extra
+
+
 def find_database(inst: dict[str, t.Any], name: str) -> dict[str, t.Any] | None:
     return inst["databases"].get(name.lower())
 
@@ -519,7 +530,8 @@ def database(ctx: ModuleContext) -> dict[str, t.Any]:
                               log_dir=p.get("log_file_path"))
             inst["next_database_id"] += 1
             inst["databases"][name.lower()] = db
-    elif p.get("owner") is not None and db["owner"] != p["owner"]:
+    elif p.get("owner") is not None and db["owner"].lower() != p["owner"].lower():
+        # database.ps1: ``$existingDatabase.Owner -ne $owner`` (PowerShell's -ne ignores case)
         if find_login(inst, p["owner"]) is None:
             ctx.fail(f"Setting database owner for [{name}] failed.",
                      exception=f"Invalid login: {p['owner']} does not exist on {conn.sql_instance}")
@@ -695,7 +707,7 @@ def login_role(ctx: ModuleContext) -> dict[str, t.Any]:
     lg = find_login(conn.inst, p["login"])
     if lg is None:
         ctx.fail(f"Login [{p['login']}] does not exist.")
-    role = next((r for r in FIXED_SERVER_ROLES if r.lower() == p["server_role"].lower()), None)
+    role = next((r for r in fixed_server_roles(conn.inst) if r.lower() == p["server_role"].lower()), None)
     if role is None:
         ctx.fail(f"Server role [{p['server_role']}] does not exist.")
     member = role == "public" or role in lg["server_roles"]

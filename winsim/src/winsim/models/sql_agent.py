@@ -77,7 +77,8 @@ def job_view(conn: Connection, job: dict[str, t.Any]) -> dict[str, t.Any]:
     out = base_props(conn)
     out.update({"Name": job["name"], "Category": job["category"], "OwnerLoginName": job["owner_login"],
                 "CurrentRunStatus": "Idle", "CurrentRunRetryAttempt": 0, "Enabled": job["enabled"],
-                "LastRunDate": NEVER, "LastRunOutcome": "Unknown",
+                "LastRunDate": dotnet_iso(job["last_run_date"]) if job.get("last_run_date") else NEVER,
+                "LastRunOutcome": job.get("last_run_outcome") or "Unknown",
                 "HasSchedule": bool(job_schedules(conn.inst, job["name"])), "OperatorToEmail": "",
                 "CreateDate": dotnet_iso(job["created"])})
     return out
@@ -87,7 +88,8 @@ def step_view(conn: Connection, job: dict[str, t.Any], step: dict[str, t.Any]) -
     """``Get-DbaAgentJobStep``'s default view."""
     out = base_props(conn)
     out.update({"AgentJob": job["name"], "Name": step["name"], "SubSystem": step["subsystem"],
-                "LastRunDate": NEVER, "LastRunOutcome": "Unknown", "State": "Existing"})
+                "LastRunDate": dotnet_iso(step["last_run_date"]) if step.get("last_run_date") else NEVER,
+                "LastRunOutcome": step.get("last_run_outcome") or "Unknown", "State": "Existing"})
     return out
 
 
@@ -114,35 +116,50 @@ def agent_job(ctx: ModuleContext) -> dict[str, t.Any]:
 
         categories = inst["agent"]["categories"]
         category = p.get("category")
+        owner = p.get("owner_login")
+        schedule = p.get("schedule")
+        if job is None:
+            # New-DbaAgentJob: its checks run inside ShouldProcess (nothing is checked under -WhatIf); the
+            # module reports its errors as "Failed creating new agent job: ..."
+            ctx.changed(True)
+            if ctx.check_mode:
+                return ctx.result
+            try:
+                if category is not None and category not in categories and not p["force"]:
+                    raise DbaError(f"Job category {category} doesn't exist on {conn.server}. Use -Force to "
+                                   "create it.")
+                if owner is not None and find_login(inst, owner) is None:
+                    raise DbaError(f"The owner {owner} does not exist on instance {conn.server}")
+            except DbaError as exc:
+                ctx.result["changed"] = False
+                ctx.fail(f"Failed creating new agent job: {exc}")
+            job_category = category
+            if category is not None and category not in categories:
+                categories.append(category)     # -Force: New-DbaAgentJobCategory, but the job keeps the
+                job_category = None             # default category (New-DbaAgentJob sets it only if it existed)
+            job = new_job(inst, p["job"], owner=find_login(inst, owner)["name"] if owner else conn.login,
+                          when=when, category=job_category or "[Uncategorized (Local)]",
+                          description=p.get("description"), enabled=p["enabled"])
+            if p.get("start_step_id") is not None and p["start_step_id"] >= 1:
+                job["start_step_id"] = p["start_step_id"]
+            inst["agent"]["jobs"][job["name"].lower()] = job
+            # the schedule is attached by a nested Set-DbaAgentJob without -EnableException: a missing
+            # schedule is only a warning and the job is created without it
+            shared = next((s for s in inst["agent"]["schedules"] if s["name"] == schedule), None) \
+                if schedule is not None else None
+            if shared is not None and job["name"] not in shared["jobs"]:
+                shared["jobs"].append(job["name"])
+            return ctx.exit(data=job_view(conn, job))
+
         if category is not None and category not in categories and not p["force"]:
             raise DbaError(f"Job category {category} doesn't exist on {conn.server}. Use -Force to create it.")
-        owner = p.get("owner_login")
         if owner is not None and find_login(inst, owner) is None:
-            raise DbaError(f"The owner {owner} does not exist on instance {conn.server}" if job is None else
-                           f"The given owner log in name {owner} does not exist on instance {conn.server}")
-        schedule = p.get("schedule")
+            raise DbaError(f"The given owner log in name {owner} does not exist on instance {conn.server}")
         shared = None
         if schedule is not None:
             shared = next((s for s in inst["agent"]["schedules"] if s["name"] == schedule), None)
             if shared is None:
                 raise DbaError(f"Schedule {schedule} cannot be found on instance {conn.server}")
-
-        if job is None:
-            # New-DbaAgentJob, then Get-DbaAgentJob (nothing to fetch in check mode)
-            ctx.changed(True)
-            if ctx.check_mode:
-                return ctx.result
-            if category is not None and category not in categories:
-                categories.append(category)
-            job = new_job(inst, p["job"], owner=find_login(inst, owner)["name"] if owner else conn.login,
-                          when=when, category=category or "[Uncategorized (Local)]",
-                          description=p.get("description"), enabled=p["enabled"])
-            if p.get("start_step_id") is not None:
-                job["start_step_id"] = p["start_step_id"]
-            inst["agent"]["jobs"][job["name"].lower()] = job
-            if shared is not None and job["name"] not in shared["jobs"]:
-                shared["jobs"].append(job["name"])
-            return ctx.exit(data=job_view(conn, job))
 
         # Set-DbaAgentJob: computes the new values, applies them only outside -WhatIf
         if p.get("start_step_id") is not None and not job["steps"]:
@@ -202,7 +219,9 @@ def agent_job_step(ctx: ModuleContext) -> dict[str, t.Any]:
         inst = conn.inst
         job = get_job(inst, p["job"])
         steps = job["steps"] if job is not None else []
-        existing = next((s for s in steps if s["name"] == step_name), None)
+        # ``Where-Object Name -eq $stepName``: PowerShell's -eq ignores case (so does msdb's collation)
+        existing = next((s for s in steps if step_name is not None and s["name"].lower() == step_name.lower()),
+                        None)
         if p["state"] == "absent":
             if existing is None:
                 existing = next((s for s in steps if s["id"] == step_id), None)
@@ -244,7 +263,8 @@ def agent_job_step(ctx: ModuleContext) -> dict[str, t.Any]:
         if existing["id"] != step_id:
             ctx.fail(f"There is already a step named '{step_name}' for this job with an ID of {existing['id']}.")
         if ctx.check_mode:
-            return ctx.result       # Set-DbaAgentJobStep -WhatIf outputs nothing
+            # Set-DbaAgentJobStep -WhatIf outputs nothing, but the module sets changed when $checkMode
+            return ctx.exit(changed=True)
         before = dict(existing)
         existing.update(values)
         if p.get("output_file") and existing["output_file_name"] != p["output_file"]:

@@ -30,10 +30,23 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as _dt
 import json
 import typing as t
 
-from ..state import DiskFull, children, exists, get_item, iso, make_dirs, normpath, parent, read_file, write_file
+from ..state import (
+    DiskFull,
+    children,
+    exists,
+    get_item,
+    iso,
+    key,
+    make_dirs,
+    normpath,
+    parent,
+    read_file,
+    write_file,
+)
 from ._base import ModuleContext
 from .sql import (
     _LSN_ACTIVITY,
@@ -103,7 +116,8 @@ def parse_sets(data: bytes) -> list[dict[str, t.Any]]:
         rec: dict[str, t.Any] = dict(s)
         for k in ("first_lsn", "last_lsn", "checkpoint_lsn", "database_backup_lsn", "position", "size_bytes"):
             rec[k] = int(s[k]) if s.get(k) else 0
-        for k in ("is_copy_only", "has_checksum", "is_compressed"):
+        rec["differential_base_lsn"] = int(s["differential_base_lsn"]) if s.get("differential_base_lsn") else None
+        for k in ("is_copy_only", "has_checksum", "is_compressed", "verified"):
             rec[k] = s.get(k) == "true"
         rec["files"] = json.loads(s.get("files") or "[]")
         rec["snapshot"] = json.loads(base64.b64decode(s["snapshot"])) if s.get("snapshot") else None
@@ -132,6 +146,10 @@ def _backup(ctx: ModuleContext) -> dict[str, t.Any]:
     db = find_database(inst, p["database"])
     if db is None or db["name"].lower() == "tempdb":
         return ctx.exit(changed=False)          # "No databases match the request for backups" (a warning)
+    if p.get("encryption_algorithm") is not None:
+        # backup.ps1 reads encryption_certificate from a misspelt $modules, so Backup-DbaDatabase gets
+        # -EncryptionAlgorithm without -EncryptionCertificate and stops (its own message, typos included)
+        raise DbaError("EncryptionCertifcate and EncryptionKey are mutually exclusive, only provide on of them")
     if p["max_transfer_size"] % 65536 != 0 or p["max_transfer_size"] > 4 * 1024 * 1024:
         raise DbaError("MaxTransferSize value must be a multiple of 64kb and no greater than 4MB")
     if "Normal" not in db["status"].split(","):
@@ -193,69 +211,92 @@ def _backup(ctx: ModuleContext) -> dict[str, t.Any]:
     if kind == "Log" and db["log_chain_lsn"] is None:
         raise DbaError("BACKUP LOG cannot be performed because there is no current database backup.\r\n"
                        "BACKUP LOG is terminating abnormally.")
-    # LSNs: activity since the last operation, then the backup itself
-    db["lsn"] += _LSN_ACTIVITY
+    row, meta = write_backup(ctx.state, inst, db, kind, targets, now, checksum=p["checksum"],
+                             copy_only=p["copy_only"], verified=bool(p["verify"]), user=conn.login,
+                             computer=conn.computer, append=not (p["initialize"] or p["with_format"]))
+    notes = ["Verify successful"] if p["verify"] else []
+    ctx.changed(True)
+    return ctx.exit(data=_backup_view(conn, row, meta, targets, notes, p["checksum"]))
+
+
+def write_backup(state: dict[str, t.Any], inst: dict[str, t.Any], db: dict[str, t.Any], kind: str,
+                 targets: list[str], now: _dt.datetime, *, checksum: bool, copy_only: bool, verified: bool,
+                 user: str, computer: str, append: bool = True) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """``BACKUP DATABASE|LOG``: write one backup set to ``targets`` (or
+    ``NUL:``), move the database's LSNs and add the msdb ``backupset`` row.
+    The caller has checked that the backup is possible.  A write that fails
+    (missing folder, disk full) raises :class:`DbaError` with SQL Server's
+    text and changes nothing."""
+    when = iso(now)
+    lsn = db["lsn"] + _LSN_ACTIVITY          # activity since the last operation, then the backup itself
     if kind == "Log":
-        first = db["log_chain_lsn"]
-        last = db["lsn"]
-        checkpoint = db["last_checkpoint_lsn"]
+        first, last, checkpoint, new_lsn = db["log_chain_lsn"], lsn, db["last_checkpoint_lsn"], lsn
     else:
-        checkpoint = first = db["lsn"]
-        db["last_checkpoint_lsn"] = checkpoint
-        last = db["lsn"] = db["lsn"] + _LSN_BACKUP
+        checkpoint = first = lsn
+        last = new_lsn = lsn + _LSN_BACKUP
     base_lsn = db["differential_base_lsn"] or 0
+    diff_base = db["differential_base_lsn"] if kind == "Differential" else None
     size_bytes = int(db["size_mb"] * 1024 * 1024 * (0.05 if kind == "Log" else (0.2 if kind == "Differential"
                                                                                  else 0.55)))
     set_id = inst["next_backup_set_id"]
     meta: dict[str, t.Any] = {
-        "server": conn.computer, "instance": inst["name"], "database": db["name"], "type": kind,
+        "server": computer, "instance": inst["name"], "database": db["name"], "type": kind,
         "backup_set_guid": new_guid(inst["name"], db["name"], set_id, when), "first_lsn": first, "last_lsn": last,
-        "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "start": when, "end": when,
-        "is_copy_only": p["copy_only"], "has_checksum": p["checksum"], "is_compressed": False,
+        "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "differential_base_lsn": diff_base,
+        "start": when, "end": when, "is_copy_only": copy_only, "has_checksum": checksum, "is_compressed": False,
+        "verified": verified,
         "recovery_model": db["recovery_model"].upper().replace("BULKLOGGED", "BULK-LOGGED"),
         "recovery_fork_guid": db["recovery_fork_guid"], "size_bytes": size_bytes,
-        "files": [dict(f) for f in db["files"]], "position": 1, "user": conn.login,
+        "files": [dict(f) for f in db["files"]], "position": 1, "user": user,
         "snapshot": None if kind == "Log" else {k: copy.deepcopy(db[k]) for k in _SNAPSHOT_KEYS},
     }
+    verb = "LOG" if kind == "Log" else "DATABASE"
     if targets[0] != "NUL:":
+        writes = []
         for target in targets:
             old = b""
-            item = get_item(ctx.state, target)
-            if item is not None and item["type"] == "file" and not (p["initialize"] or p["with_format"]):
-                old = read_file(ctx.state, target)
+            item = get_item(state, target)
+            if item is not None and item["type"] == "file" and append:
+                old = read_file(state, target)
                 meta["position"] = len(parse_sets(old)) + 1
-            try:
-                write_file(ctx.state, target, old + _encode_set(meta).encode(), when)
-            except DiskFull as exc:
+            writes.append((target, old))
+        saved = copy.deepcopy({k: state["files"].get(k) for k in [key(x) for x in targets]})
+        free = copy.deepcopy(state.get("disks", {}))
+        try:
+            for target, old in writes:
+                write_file(state, target, old + _encode_set(meta).encode(), when)
+        except (DiskFull, FileNotFoundError) as exc:
+            for k, v in saved.items():          # nothing of a failed backup stays behind
+                if v is None:
+                    state["files"].pop(k, None)
+                else:
+                    state["files"][k] = v
+            state["disks"] = free
+            if isinstance(exc, DiskFull):
                 raise DbaError(f"Write on \"{exc}\" failed: 112(There is not enough space on the disk.)\r\n"
-                               f"BACKUP {'LOG' if kind == 'Log' else 'DATABASE'} is terminating abnormally.") from None
-            except FileNotFoundError:
-                raise DbaError(f"Cannot open backup device '{target}'. Operating system error 3(The system cannot "
-                               "find the path specified.).\r\nBACKUP DATABASE is terminating abnormally.") from None
-    # what the backup changes in the database
-    if not p["copy_only"]:
+                               f"BACKUP {verb} is terminating abnormally.") from None
+            raise DbaError(f"Cannot open backup device '{target}'. Operating system error 3(The system cannot "
+                           f"find the path specified.).\r\nBACKUP {verb} is terminating abnormally.") from None
+    db["lsn"] = new_lsn
+    if kind != "Log":
+        db["last_checkpoint_lsn"] = checkpoint
+    if not copy_only:
         if kind == "Full":
             db["differential_base_lsn"] = checkpoint
             if db["recovery_model"] != "Simple" and db["log_chain_lsn"] is None:
                 db["log_chain_lsn"] = first
         elif kind == "Log":
             db["log_chain_lsn"] = last
-    elif kind == "Full" and db["recovery_model"] != "Simple" and db["log_chain_lsn"] is None:
-        pass                       # a copy-only full does not start a log chain
     inst["next_backup_set_id"] += 1
     row = {"backup_set_id": set_id, "backup_set_guid": meta["backup_set_guid"], "database": db["name"],
            "type": kind, "start": when, "end": when, "first_lsn": first, "last_lsn": last,
-           "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "has_checksum": p["checksum"],
-           "is_copy_only": p["copy_only"], "is_compressed": False, "size_bytes": size_bytes,
-           "paths": targets, "position": meta["position"], "recovery_model": db["recovery_model"],
-           "user": conn.login, "recovery_fork_guid": db["recovery_fork_guid"], "verified": False}
-    notes = []
-    if p["verify"]:
-        row["verified"] = True
-        notes.append("Verify successful")
+           "checkpoint_lsn": checkpoint, "database_backup_lsn": base_lsn, "differential_base_lsn": diff_base,
+           "has_checksum": checksum, "is_copy_only": copy_only, "is_compressed": False, "is_damaged": False,
+           "size_bytes": size_bytes, "paths": list(targets), "position": meta["position"],
+           "recovery_model": db["recovery_model"], "user": user, "recovery_fork_guid": db["recovery_fork_guid"],
+           "verified": verified}
     inst["backup_history"].append(row)
-    ctx.changed(True)
-    return ctx.exit(data=_backup_view(conn, row, meta, targets, notes, p["checksum"]))
+    return row, meta
 
 
 def _backup_view(conn: Connection, row: dict[str, t.Any], meta: dict[str, t.Any], targets: list[str],
@@ -335,6 +376,7 @@ def _restore(ctx: ModuleContext, warnings: list[str]) -> dict[str, t.Any]:
     if len(sources) > 1 and p.get("database"):
         raise DbaError("Multiple Databases' backups passed in, but only 1 name to restore them under. Stopping as "
                        "cannot work out how to proceed")
+    at, mark = _stop_point(ctx)
     outputs: list[t.Any] = []
     plans = []
     for source in sources:
@@ -343,7 +385,7 @@ def _restore(ctx: ModuleContext, warnings: list[str]) -> dict[str, t.Any]:
         if p["verify_only"]:
             plans.append((source, target, history))
             continue
-        chain = _select(ctx, history, warnings)
+        chain = _select(ctx, history, warnings, at=at)
         _test(ctx, conn, source, target, chain, warnings)
         plans.append((source, target, chain))
     if ctx.check_mode:
@@ -352,33 +394,126 @@ def _restore(ctx: ModuleContext, warnings: list[str]) -> dict[str, t.Any]:
         if p["verify_only"]:
             outputs.extend({"Length": len("Verify successful")} for _ in chain)
             continue
-        outputs.extend(_apply(ctx, conn, target, chain))
+        outputs.extend(_apply(ctx, conn, target, chain, at=at, mark=mark, warnings=warnings))
     ctx.changed(True)
+    for w in warnings:
+        ctx.warn(w)
     return ctx.exit(data=outputs[0] if len(outputs) == 1 else outputs)
 
 
-def _select(ctx: ModuleContext, history: list[dict[str, t.Any]], warnings: list[str]) -> list[dict[str, t.Any]]:
-    """``Select-DbaBackupInformation``: the latest full, the latest diff on
-    it, the logs after them."""
+def _stop_point(ctx: ModuleContext) -> tuple[_dt.datetime | None, str | None]:
+    """``-RestoreTime`` (a ``[datetime]``, local time = the host's UTC) and
+    ``-StopMark``.  dbatools restores to the latest point when the time is
+    in the future (its default is now + 1 s)."""
     p = ctx.params
-    fulls = [s for s in history if s["type"] == "Full"]
+    at = None
+    raw = p.get("restore_time")
+    if raw is not None:
+        try:
+            at = _dt.datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00").replace("/", "-"))
+        except ValueError:
+            raise DbaError(f"Cannot process argument transformation on parameter 'RestoreTime'. Cannot convert "
+                           f"value \"{raw}\" to type \"System.DateTime\". Error: \"String was not recognized as "
+                           "a valid DateTime.\"") from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=_dt.UTC)
+        if at > ctx.now():
+            at = None
+    return at, p.get("stop_mark") or None
+
+
+def select_chain(history: list[dict[str, t.Any]], *, at: _dt.datetime | None = None, ignore_diff: bool = False,
+                 ignore_log: bool = False) -> list[dict[str, t.Any]]:
+    """``Select-DbaBackupInformation``: the latest full (started before
+    ``at``), the latest differential on it, then the log backups after
+    them up to the first one that reaches ``at``.  [] when no full
+    anchors the restore."""
+    def started(s: dict[str, t.Any]) -> _dt.datetime:
+        return _dt.datetime.fromisoformat(s["start"].replace("Z", "+00:00"))
+
+    usable = [s for s in history if at is None or started(s) < at or s["type"] == "Log"]
+    fulls = [s for s in usable if s["type"] == "Full" and not (at is not None and started(s) >= at)]
     if not fulls:
-        warnings.append(_warn(ctx, "Select-DbaBackupInformation",
-                              f"No Full backup found to anchor the restore of {history[0]['database']}"))
-        raise DbaError(f"Database {history[0]['database']} unable to be restored, see warnings for details")
-    full = max(fulls, key=lambda s: s["last_lsn"])
+        return []
+    full = max(fulls, key=lambda s: (s["last_lsn"], s["start"]))
     chain = [full]
     anchor = full
-    if not p["ignore_diff_backup"]:
-        diffs = [s for s in history if s["type"] == "Differential" and s["database_backup_lsn"] ==
+    if not ignore_diff:
+        diffs = [s for s in usable if s["type"] == "Differential" and s["database_backup_lsn"] ==
                  full["checkpoint_lsn"] and s["last_lsn"] > full["last_lsn"]]
         if diffs:
             anchor = max(diffs, key=lambda s: s["last_lsn"])
             chain.append(anchor)
-    if not p["ignore_log_backup"]:
-        logs = sorted((s for s in history if s["type"] == "Log" and s["last_lsn"] > anchor["last_lsn"]
+    if not ignore_log:
+        logs = sorted((s for s in usable if s["type"] == "Log" and s["last_lsn"] > anchor["last_lsn"]
                        and not s["is_copy_only"]), key=lambda s: (s["last_lsn"], s["first_lsn"]))
+        if at is not None:
+            kept = []
+            for log in logs:
+                kept.append(log)
+                if _dt.datetime.fromisoformat(log["end"].replace("Z", "+00:00")) >= at:
+                    break                    # the log that holds the stop point is the last one restored
+            logs = kept
         chain.extend(logs)
+    return chain
+
+
+def chain_breaks(chain: list[dict[str, t.Any]]) -> list[str]:
+    """``Test-DbaLsnChain``: where the LSNs of a chain do not join up."""
+    if not chain:
+        return ["no full backup"]
+    anchor = chain[1] if len(chain) > 1 and chain[1]["type"] == "Differential" else chain[0]
+    logs = [s for s in chain if s["type"] == "Log"]
+    for i, log in enumerate(logs):
+        if i == 0:
+            if log["first_lsn"] > anchor["last_lsn"]:
+                return [f"Break in LSN Chain between {anchor.get('full_name')} and {log.get('full_name')} "]
+        elif logs[i - 1]["last_lsn"] != log["first_lsn"]:
+            return [f"Break in transaction log between {logs[i - 1].get('full_name')} and {log.get('full_name')} "]
+    return []
+
+
+def restore_chain(state: dict[str, t.Any], database: str, at: _dt.datetime | None = None,
+                  instance: str = "MSSQLSERVER") -> dict[str, t.Any]:
+    """The newest restorable chain of ``database`` from the backup files
+    that exist on the host (msdb history tells where they are; the files
+    are read back, as ``Restore-DbaDatabase`` would): ``{"chain": [sets
+    with "full_name"], "files": [paths], "breaks": [texts], "restorable":
+    bool, "missing": [files msdb lists that are gone]}``."""
+    inst = state["sql"]["instances"][instance.lower()]
+    sets: list[dict[str, t.Any]] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+    for row in inst["backup_history"]:
+        if row["database"].lower() != database.lower():
+            continue
+        for path in row["paths"]:
+            if path == "NUL:" or path.lower() in seen:
+                continue
+            seen.add(path.lower())
+            item = get_item(state, path)
+            if item is None or item["type"] != "file":
+                missing.append(path)
+                continue
+            for s in parse_sets(read_file(state, path)):
+                if s["database"].lower() == database.lower():
+                    s["full_name"] = item["path"]
+                    sets.append(s)
+    chain = select_chain(sets, at=at)
+    breaks = chain_breaks(chain)
+    return {"chain": chain, "files": [s["full_name"] for s in chain], "breaks": breaks,
+            "restorable": bool(chain) and not breaks, "missing": missing}
+
+
+def _select(ctx: ModuleContext, history: list[dict[str, t.Any]], warnings: list[str],
+            at: _dt.datetime | None = None) -> list[dict[str, t.Any]]:
+    """``Select-DbaBackupInformation``: see :func:`select_chain`."""
+    p = ctx.params
+    chain = select_chain(history, at=at, ignore_diff=p["ignore_diff_backup"], ignore_log=p["ignore_log_backup"])
+    if not chain:
+        warnings.append(_warn(ctx, "Select-DbaBackupInformation",
+                              f"No Full backup found to anchor the restore of {history[0]['database']}"))
+        raise DbaError(f"Database {history[0]['database']} unable to be restored, see warnings for details")
     return chain
 
 
@@ -387,20 +522,9 @@ def _test(ctx: ModuleContext, conn: Connection, source: str, target: str, chain:
     """``Test-DbaBackupInformation`` with ``Test-DbaLsnChain``."""
     p = ctx.params
     errors = 0
-    anchor = chain[1] if len(chain) > 1 and chain[1]["type"] == "Differential" else chain[0]
-    logs = [s for s in chain if s["type"] == "Log"]
-    for i, log in enumerate(logs):
-        if i == 0:
-            if log["first_lsn"] > anchor["last_lsn"]:
-                warnings.append(_warn(ctx, "Test-DbaLsnChain",
-                                      f"Break in LSN Chain between {anchor['full_name']} and {log['full_name']} "))
-                errors += 1
-                break
-        elif logs[i - 1]["last_lsn"] != log["first_lsn"]:
-            warnings.append(_warn(ctx, "Test-DbaLsnChain", f"Break in transaction log between "
-                                  f"{logs[i - 1]['full_name']} and {log['full_name']} "))
-            errors += 1
-            break
+    for text in chain_breaks(chain):
+        warnings.append(_warn(ctx, "Test-DbaLsnChain", text))
+        errors += 1
     if errors:
         warnings.append(_warn(ctx, "Test-DbaBackupInformation", f"LSN Check failed for {source}"))
     existing = find_database(conn.inst, target)
@@ -443,10 +567,36 @@ def _dest_files(ctx: ModuleContext, conn: Connection, target: str, full: dict[st
     return out
 
 
-def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[str, t.Any]], *,
+           at: _dt.datetime | None = None, mark: str | None = None, warnings: list[str] | None = None
+           ) -> list[dict[str, t.Any]]:
     """``Invoke-DbaAdvancedRestore``: restores the chain and returns one
-    object per restored backup."""
+    object per restored backup.  With a stop point the last log is restored
+    ``WITH STOPAT`` (or ``STOPATMARK``): a point after the end of the chain,
+    or a mark the log does not hold (winsim records no marked transactions),
+    leaves the database RESTORING, as SQL Server does ("This log file
+    contains records logged before the designated point-in-time")."""
     p = ctx.params
+    warnings = warnings if warnings is not None else []
+    last = chain[-1]
+    end_lsn = last["last_lsn"]
+    reached = True
+    if mark is not None and last["type"] == "Log":
+        reached = False
+    elif at is not None and last["type"] == "Log":
+        start_t = _dt.datetime.fromisoformat(last["start"].replace("Z", "+00:00"))
+        prev_end = next((s for s in reversed(chain[:-1])), None)
+        begin_t = (_dt.datetime.fromisoformat(prev_end["end"].replace("Z", "+00:00")) if prev_end else start_t)
+        if at > start_t:
+            reached = False
+        else:
+            span = (start_t - begin_t).total_seconds() or 1.0
+            frac = max(0.0, min(1.0, (at - begin_t).total_seconds() / span))
+            end_lsn = last["first_lsn"] + int((last["last_lsn"] - last["first_lsn"]) * frac)
+    if not reached:
+        warnings.append(_warn(ctx, "Invoke-DbaAdvancedRestore",
+                              "This log file contains records logged before the designated point-in-time. The "
+                              "database is being left in the restoring state so you can apply another log file."))
     inst = conn.inst
     when = iso(ctx.now())
     snap_set = chain[1] if len(chain) > 1 and chain[1]["type"] == "Differential" else chain[0]
@@ -455,10 +605,10 @@ def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[s
     old = find_database(inst, target)
     db = {
         "name": target, "id": old["id"] if old else inst["next_database_id"], "status": "Restoring" if
-        p["no_recovery"] else "Normal", "is_system": False, "created": when,
-        "lsn": chain[-1]["last_lsn"], "last_checkpoint_lsn": snap_set["checkpoint_lsn"],
+        p["no_recovery"] or not reached else "Normal", "is_system": False, "created": when,
+        "lsn": end_lsn, "last_checkpoint_lsn": snap_set["checkpoint_lsn"],
         "differential_base_lsn": chain[0]["checkpoint_lsn"],
-        "log_chain_lsn": chain[-1]["last_lsn"] if chain[0]["recovery_model"] != "SIMPLE" else None,
+        "log_chain_lsn": end_lsn if chain[0]["recovery_model"] != "SIMPLE" else None,
         "recovery_fork_guid": new_guid(inst["name"], target, when, "fork"),
     }
     db.update({k: copy.deepcopy(snapshot[k]) for k in snapshot})
@@ -470,13 +620,18 @@ def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[s
     inst["databases"][target.lower()] = db
     out = []
     for i, s in enumerate(chain):
-        last = i == len(chain) - 1
-        norecovery = p["no_recovery"] or not last
+        is_last = i == len(chain) - 1
+        norecovery = p["no_recovery"] or not is_last or not reached
         verb = "LOG" if s["type"] == "Log" else "DATABASE"
         moves = "".join(f" MOVE N'{f['logical_name']}' TO N'{f['physical_name']}'," for f in dest) if i == 0 else ""
         replace = ",  REPLACE" if p["with_replace"] else ""
+        stop = ""
+        if is_last and s["type"] == "Log" and mark is not None:
+            stop = f",  STOPATMARK = N'{mark}'"
+        elif is_last and s["type"] == "Log" and at is not None:
+            stop = f",  STOPAT = N'{at.astimezone(_dt.UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}'"
         script = (f"RESTORE {verb} [{target}] FROM  DISK = N'{s['full_name']}' WITH  FILE = {s['position']},"
-                  f"{moves}  {'NORECOVERY' if norecovery else 'RECOVERY'},  NOUNLOAD{replace},  STATS = 10")
+                  f"{moves}  {'NORECOVERY' if norecovery else 'RECOVERY'},  NOUNLOAD{replace}{stop},  STATS = 10")
         item = base_props(conn)
         item.update({
             "DatabaseName": target, "DatabaseOwner": conn.login, "Owner": conn.login, "NoRecovery": norecovery,
@@ -487,7 +642,8 @@ def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[s
             "RestoredFile": ",".join(sorted({f["physical_name"].rsplit(chr(92), 1)[-1] for f in dest})),
             "RestoreDirectory": ",".join(sorted({f["physical_name"].rsplit(chr(92), 1)[0] for f in dest})),
             "BackupStartTime": dotnet_iso(s["start"]), "BackupEndTime": dotnet_iso(s["end"]),
-            "RestoreTargetTime": "Latest", "Script": script, "FileRestoreTime": timespan(0),
+            "RestoreTargetTime": dotnet_iso(at) if at is not None else "Latest", "Script": script,
+            "FileRestoreTime": timespan(0),
             "DatabaseRestoreTime": timespan(0)})
         out.append(item)
     return out
