@@ -48,7 +48,9 @@ import typing as t
 __all__ = [
     "Account",
     "app_pool_sid",
+    "app_pool_start_failure",
     "dc_for",
+    "disable_app_pool",
     "domain_of",
     "domain_sid",
     "is_member",
@@ -448,7 +450,7 @@ def logon_digest(state: dict[str, t.Any], username: str | None, password: str, l
 
 
 def logon_failure(state: dict[str, t.Any], username: str | None, secret: str | None, lab: t.Any, *,
-                  right: str = "SeServiceLogonRight") -> str | None:
+                  right: str | None = "SeServiceLogonRight") -> str | None:
     """Why the service control manager (or WAS, for an app pool) cannot log
     ``username`` on as a service on this host; None when it can.
 
@@ -498,6 +500,56 @@ def logon_failure(state: dict[str, t.Any], username: str | None, secret: str | N
             return BAD_PASSWORD
         if attrs.get("enabled") is False:
             return DISABLED
-    if not _holds_right(state, right, account, lab):
+    if right is not None and not _holds_right(state, right, account, lab):
         return NO_SERVICE_RIGHT
     return None
+
+
+# -- application pools (WAS) -------------------------------------------------------------------------------
+
+WAS_INVALID_IDENTITY = (
+    "The identity of application pool {pool} is invalid. The user name or password that is specified for the "
+    "identity may be incorrect, or the user may not have batch logon rights. If the identity is not corrected, "
+    "the application pool will be disabled when the application pool receives its first request.  If batch logon "
+    "rights are causing the problem, the identity in the IIS configuration store must be changed after rights "
+    "have been granted before Windows Process Activation Service (WAS) can retry the logon. If the identity "
+    "remains invalid after the first request for the application pool is processed, the application pool will be "
+    "disabled. The data field contains the error number.")
+WAS_POOL_DISABLED = (
+    "Application pool {pool} has been disabled. Windows Process Activation Service (WAS) did not create a worker "
+    "process to serve the application pool because the application pool identity is invalid.")
+
+
+def app_pool_start_failure(state: dict[str, t.Any], pool: dict[str, t.Any], lab: t.Any = None
+                           ) -> dict[str, t.Any] | None:
+    """What WAS finds when it starts a worker process for ``pool`` (an
+    ``iis.app_pools`` entry, see ``models/iis.py``) on the host of
+    ``state``: None when it can, else the event record to keep on the pool.
+
+    IIS accepts any ``processModel.userName`` at configuration time; the
+    logon happens when the first request activates the pool.  Only
+    ``SpecificUser`` identities can fail: the account must resolve, its
+    password match (AD: exact; a local account's salted SAM digest cannot be
+    compared with the pool's ``sha256:`` digest, so it is not checked), a
+    gMSA must be retrievable by this computer.  The batch logon right comes
+    with IIS_IUSRS, which WAS adds the identity to.  On failure WAS logs
+    5021 and 5057 and disables the pool: the HTTP model answers 503 for a
+    pool whose ``state`` is not ``Started`` -- see :func:`disable_app_pool`."""
+    attrs = pool.get("attributes") or {}
+    if str(attrs.get("processModel.identityType", "ApplicationPoolIdentity")) not in ("SpecificUser", "3"):
+        return None
+    user = str(attrs.get("processModel.userName") or "")
+    reason = logon_failure(state, user, str(attrs.get("processModel.password") or "") or None, lab, right=None)
+    if reason is None:
+        return None
+    name = pool.get("name", "")
+    return {"event_ids": [5021, 5057], "account": user, "logon_error": reason,
+            "message": WAS_INVALID_IDENTITY.format(pool=name), "disabled": WAS_POOL_DISABLED.format(pool=name)}
+
+
+def disable_app_pool(pool: dict[str, t.Any], failure: dict[str, t.Any]) -> None:
+    """Apply :func:`app_pool_start_failure`'s verdict the way WAS does: the
+    pool is stopped (``state: Stopped``) and keeps the reason in
+    ``worker_start_error`` (the HTTP model's flag: 503 from then on)."""
+    pool["state"] = "Stopped"
+    pool["worker_start_error"] = dict(failure)

@@ -394,3 +394,50 @@ def test_lab_edit_saves_only_on_success(lab_dir: Path) -> None:
     with lab.edit("dc01") as doc:
         doc["ad"]["next_rid"] = 5000
     assert load(lab_dir, "dc01")["ad"]["next_rid"] == 5000
+
+
+# -- application pools: IIS takes any identity, WAS logs it on at the first request -------------------------
+
+def _pool_host(identity_attrs: dict[str, t.Any]) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    from iis_ad_support import iis_host, run
+
+    host = iis_host("winsim")
+    host["host"].update(domain=DOMAIN, domain_netbios="CORP", workgroup=None, domain_role="Member server")
+    attrs = {"processModel.identityType": "SpecificUser", **identity_attrs}
+    r = run("microsoft.iis.web_app_pool", host, name="mcms", attributes=attrs)
+    assert not r.failed, r.result  # IIS accepts any string at configuration time
+    assert r.changed
+    return host, host["iis"]["app_pools"]["mcms"]
+
+
+@pytest.mark.parametrize(("attrs", "error"), [
+    ({"processModel.userName": "CORP\\gmsa_mcms$", "processModel.password": ""}, None),
+    ({"processModel.userName": "CORP\\gmsa_other$", "processModel.password": ""},
+     "The user name or password is incorrect."),
+    ({"processModel.userName": "CORP\\gmsa_mcsm$", "processModel.password": ""},
+     "No mapping between account names and security IDs was done."),
+    ({"processModel.userName": "CORP\\svc_mcms", "processModel.password": "Svc!Pass1"}, None),
+    ({"processModel.userName": "CORP\\svc_mcms", "processModel.password": "wrong"},
+     "The user name or password is incorrect."),
+])
+def test_app_pool_identity_logon_at_first_request(dc: dict[str, t.Any], attrs: dict[str, t.Any],
+                                                  error: str | None) -> None:
+    host, pool = _pool_host(attrs)
+    failure = identity.app_pool_start_failure(host, pool, Lab_of({"dc01": dc}))
+    if error is None:
+        assert failure is None
+        return
+    assert failure["logon_error"] == error
+    assert failure["event_ids"] == [5021, 5057]
+    assert failure["disabled"] == ("Application pool mcms has been disabled. Windows Process Activation Service "
+                                   "(WAS) did not create a worker process to serve the application pool because "
+                                   "the application pool identity is invalid.")
+    identity.disable_app_pool(pool, failure)
+    assert pool["state"] == "Stopped"  # the HTTP model answers 503 for a pool that is not Started
+
+
+def test_application_pool_identity_never_fails(dc: dict[str, t.Any]) -> None:
+    from iis_ad_support import iis_host
+
+    host = iis_host("winsim")
+    assert identity.app_pool_start_failure(host, host["iis"]["app_pools"]["DefaultAppPool"], None) is None
