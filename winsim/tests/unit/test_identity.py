@@ -441,3 +441,32 @@ def test_application_pool_identity_never_fails(dc: dict[str, t.Any]) -> None:
 
     host = iis_host("winsim")
     assert identity.app_pool_start_failure(host, host["iis"]["app_pools"]["DefaultAppPool"], None) is None
+
+
+# -- local groups with domain members ---------------------------------------------------------------------
+
+def test_group_membership_domain_members(run_module: t.Any, dc: dict[str, t.Any]) -> None:
+    args = {"name": "Administrators", "members": ["CORP\\MCMS Admins", "CORP\\gmsa_mcms$"], "state": "present"}
+    result, state = run_module("ansible.windows.win_group_membership", args, state=member())
+    assert result["changed"], result
+    assert result["added"] == ["CORP\\MCMS Admins", "CORP\\gmsa_mcms$"]
+    assert ad.find_object(dc, "MCMS Admins", "ADGroup")["sid"] in state["groups"]["administrators"]["members"]
+    result, _ = run_module("ansible.windows.win_group_membership", dict(args, members=["CORP\\MCMS Admns"]),
+                           state=member())
+    assert result["failed"]
+    assert result["msg"] == ('account_name CORP\\MCMS Admns is not a valid account, cannot get SID: Exception '
+                             'calling "Translate" with "1" argument(s): "Some or all identity references could '
+                             'not be translated."')
+
+
+def test_right_through_a_domain_group_in_a_local_group(run_module: t.Any, dc: dict[str, t.Any]) -> None:
+    """A domain group nested in a local group that holds SeServiceLogonRight carries the right."""
+    host = _worker_host(run_module)
+    result, host = run_module("ansible.windows.win_group", {"name": "MCMS Services",
+                                                            "members": {"add": ["CORP\\MCMS Admins"]}}, state=host)
+    assert result["changed"], result
+    result, host = run_module(RIGHT, {"name": "SeServiceLogonRight", "users": ["MCMS Services"], "action": "add"},
+                              state=host)
+    assert result["changed"], result
+    result, _ = _service(run_module, host, username="CORP\\svc_mcms", password="Svc!Pass1")
+    assert not result.get("failed"), result

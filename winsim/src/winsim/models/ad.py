@@ -42,17 +42,23 @@ sets ``domain``/``workgroup``/``domain_role`` of a member server and
 ``reboot_pending`` (the join takes effect at the next reboot, as reported by
 ``reboot_required``).
 
-The AD object modules run on a DC in the simulation (delegate them to the DC
-host).  On another host they fail like the real module there: without the
-``RSAT-AD-PowerShell`` feature the AD cmdlets do not exist; with it, there is
-no reachable AD Web Services (``runtime.lab`` is read-only, so a remote DC
-is never written to).
+The AD object modules run against a DC: on the DC host, its own directory;
+on another host only with the ``RSAT-AD-PowerShell`` feature (else the AD
+cmdlets do not exist), against the DC named by ``domain_server`` or a DC of
+the host's domain found in the lab, whose state is edited through
+``runtime.Lab.edit`` (saved only when the module succeeds, never in check
+mode); no DC found fails like ``Get-ADRootDSE`` does (see :func:`_on_dc`).
+``kds_root_key`` runs on the DC only.
 
 ``microsoft.ad.membership`` validates the domain against the lab when
 ``ctx.runtime.lab`` is available and holds a DC state: an unknown domain or
 wrong ``domain_admin_user``/password (when the DC knows that account's
 password digest) fails like ``Add-Computer``; without a lab it trusts the
-arguments.  The DC is not modified (no computer object is created on it).
+arguments.  A join creates the computer object on the lab's DC
+(``CN=<HOST>,CN=Computers,<domain DN>`` or ``domain_ou_path``,
+sAMAccountName ``<HOST>$``, a SID of the domain) through ``Lab.edit``, and
+records the domain's NetBIOS name in ``host.domain_netbios``.  Account
+names resolve through :mod:`winsim.identity`.
 
 A rename through ``membership`` (``hostname``) is applied to the state at
 once (a real host reports the old name until it reboots); the join itself
