@@ -75,6 +75,21 @@ class Lab:
         except FileNotFoundError:
             return None
 
+    @contextlib.contextmanager
+    def edit(self, host: str) -> t.Iterator[dict[str, t.Any]]:
+        """Edit another host's state (a cross-host write, e.g. the computer
+        object a domain join creates on the DC): lock that host's store, load
+        its state, yield it, save it when the block succeeds.  An exception
+        (a failing model) leaves the file untouched.  Callers never edit in
+        check mode."""
+        store = HostStore(self.state_dir / f"{host}.json", host)
+        with store.locked():
+            if not store.exists():
+                raise SimulatorError(f"winsim: lab host {host} has no state to edit")
+            state = store.load_state()
+            yield state
+            store.save_state(state)
+
 
 class HostRuntime:
     """Temp directories, transferred files and async job results of one host."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from identity_support import ad_run, make_dc, member, save
 
 from winsim import masking
 from winsim.models import accounts
@@ -130,8 +131,12 @@ def test_group_membership_missing_group(run_module):
     assert result["msg"] == "Could not find local group Nope"
 
 
-def test_user_right_with_virtual_and_domain_accounts(run_module, fresh_state):
-    fresh_state["host"]["domain"] = "mcms.lab"
+def test_user_right_with_virtual_and_domain_accounts(run_module, host_store):
+    # The domain account resolves through the lab's DC (identity.py), no longer from its name alone.
+    dc = make_dc(domain="mcms.lab", netbios="MCMS")
+    ad_run(dc, "microsoft.ad.user", name="svc_mcms_otel", password="0tel!Pass")
+    save(host_store.state_path.parent, "dc01", dc)
+    fresh_state = member(domain="mcms.lab", netbios="MCMS")
     args = {"name": "SeServiceLogonRight", "users": ["MCMS\\svc_mcms_otel", "NT SERVICE\\W32Time"], "action": "add"}
     result, untouched = run_module(RIGHT, args, state=fresh_state, check_mode=True, diff=True)
     assert result["changed"]

@@ -8,10 +8,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
+from identity_support import MemLab, Runtime, ad_run, make_dc
 from winsim_files_support import fresh, run
 
 from winsim import state as st
-from winsim.models import acl, certificates, iis
+from winsim.models import acl, ad, certificates, iis
 from winsim.models._base import MODELS, SimulatorError
 
 ACL = "ansible.windows.win_acl"
@@ -123,12 +124,41 @@ def test_unknown_account_fails_like_convert_to_sid():
                           'translated."')
 
 
+def _domain_lab(state):
+    """The host joined to corp.mcms.internal, whose DC (in the lab) holds gmsa-mcms$."""
+    dc = make_dc()
+    ad_run(dc, "microsoft.ad.service_account", name="gmsa-mcms", dns_hostname="gmsa-mcms.corp.mcms.internal")
+    state["host"].update(domain="corp.mcms.internal", domain_netbios="CORP", domain_role="Member server")
+    return dc, Runtime(MemLab({"dc01": dc, state["host"]["hostname"].lower(): state}))
+
+
 def test_domain_account_and_gmsa_on_domain_member():
     state = _host()
-    state["host"]["domain"] = "corp.example"
-    res = run(ACL, state, path=SITE, user="CORP\\gmsa-mcms$", rights="Read", type="allow")
+    dc, runtime = _domain_lab(state)
+    res = run(ACL, state, path=SITE, user="CORP\\gmsa-mcms$", rights="Read", type="allow", runtime=runtime)
     assert res["changed"] is True
-    assert _explicit(state, SITE)[0]["identity"] == "CORP\\gmsa-mcms$"
+    ace = st.get_item(state, SITE)["acl"][0]
+    assert ace["identity"] == "CORP\\gmsa-mcms$"
+    assert ace["sid"] == ad.find_object(dc, "gmsa-mcms$", "ADServiceAccount")["sid"]
+
+
+@pytest.mark.parametrize("user", ["CORP\\gmsa-mcsm$", "CORP\\gmsa-mcms", "OTHER\\gmsa-mcms$"])
+def test_misspelt_domain_account_fails_like_convert_to_sid(user):
+    """Old code accepted any name in the host's domain (SID made up from a hash)."""
+    state = _host()
+    _dc, runtime = _domain_lab(state)
+    res = run(ACL, state, path=SITE, user=user, rights="Read", type="allow", runtime=runtime)
+    assert res["failed"] is True
+    assert res["msg"] == (f'account_name {user} is not a valid account, cannot get SID: Exception calling '
+                          '"Translate" with "1" argument(s): "Some or all identity references could not be '
+                          'translated."')
+
+
+def test_domain_account_without_reachable_dc_fails():
+    state = _host()
+    state["host"].update(domain="corp.mcms.internal", domain_netbios="CORP")
+    res = run(ACL, state, path=SITE, user="CORP\\gmsa-mcms$", rights="Read", type="allow")
+    assert res["failed"] is True
 
 
 @pytest.mark.parametrize("user", ["NT AUTHORITY\\SYSTEM", "SYSTEM", "Administrators", "S-1-5-32-545",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from winsim import masking
+from winsim import state as st
 
 SERVICE = "ansible.windows.win_service"
 INFO = "ansible.windows.win_service_info"
@@ -69,9 +70,24 @@ def test_missing_service_needs_path(run_module):
     assert not result["exists"]
 
 
+def _ready_for_worker(run_module, state):
+    """What a real host needs before a service of .\\Administrator at D:\\mcms\\Worker.exe can start:
+    the executable, the account's password and the SeServiceLogonRight (identity.logon_failure)."""
+    st.make_dirs(state, "D:\\mcms", "2026-03-02T14:30:15Z")
+    st.write_file(state, "D:\\mcms\\Worker.exe", b"MZ", "2026-03-02T14:30:15Z")
+    result, state = run_module("ansible.windows.win_user", {"name": "Administrator", "password": "S3cret!pass"},
+                               state=state)
+    assert result["changed"]
+    result, state = run_module("ansible.windows.win_user_right", {
+        "name": "SeServiceLogonRight", "users": [".\\Administrator"], "action": "add"}, state=state)
+    assert result["changed"]
+    return state
+
+
 def test_create_with_account_and_password(run_module, fresh_state):
     args = {"name": "MCMS", "path": "D:\\mcms\\Worker.exe", "username": ".\\Administrator",
             "password": "S3cret!pass", "start_mode": "auto", "state": "started"}
+    fresh_state = _ready_for_worker(run_module, fresh_state)
     result, untouched = run_module(SERVICE, args, state=fresh_state, check_mode=True)
     assert result["changed"]
     assert untouched == fresh_state

@@ -23,14 +23,16 @@ workgroup or domain member: well-known principals (``NT AUTHORITY\\SYSTEM``,
 ``Everyone``...), ``BUILTIN`` groups, local users and groups
 (``HOST\\name``, ``.\\name``, bare ``name``), virtual accounts
 (``NT SERVICE\\<existing service>``, ``IIS APPPOOL\\<existing app pool>``) and,
-on a domain member, ``DOMAIN\\name`` (SIDs derived deterministically from the
-name, or taken from ``state["ad"]`` on a domain controller).
+on a domain member, ``DOMAIN\\name`` / ``name@domain`` / gMSAs and computer
+accounts, looked up in the lab's Active Directory (the DC host's ``ad``
+section): all through the one resolver, :mod:`winsim.identity`.  A domain
+name the DC does not hold does not resolve, and fails with the asking
+module's own error text.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import re
 import typing as t
 
@@ -233,51 +235,22 @@ def domain_netbios(state: dict[str, t.Any]) -> str | None:
 
 
 def _virtual_sid(prefix: str, name: str) -> str:
-    """Service / app pool virtual account SIDs: S-1-5-80 (or -82) followed by
-    the SHA-1 of the upper-case name as five little-endian sub-authorities."""
-    digest = hashlib.sha1(name.upper().encode("utf-16-le")).digest()
-    parts = [str(int.from_bytes(digest[i:i + 4], "little")) for i in range(0, 20, 4)]
-    return f"{prefix}-" + "-".join(parts)
+    """Virtual account SIDs (see :mod:`winsim.identity`): ``NT SERVICE``
+    hashes the upper-case name, ``IIS APPPOOL`` the lower-case one."""
+    from .. import identity
+
+    return identity.app_pool_sid(name) if prefix == "S-1-5-82" else identity.service_sid(name)
 
 
-def _domain_sid(state: dict[str, t.Any]) -> str:
-    domain = str(state["host"].get("domain")).lower()
-    digest = hashlib.sha256(domain.encode()).digest()
-    parts = [str(int.from_bytes(digest[i:i + 4], "little") % 4000000000) for i in range(0, 12, 4)]
-    return "S-1-5-21-" + "-".join(parts)
-
-
-def _domain_account(state: dict[str, t.Any], name: str) -> tuple[str, str]:
-    """SID and display name of a domain principal (on a DC from ``state["ad"]``
-    when the AD model keeps one)."""
-    netbios = domain_netbios(state)
-    ad = state.get("ad") or {}
-    for coll in ("users", "groups", "service_accounts", "computers"):
-        for obj in (ad.get(coll) or {}).values():
-            sam = str(obj.get("sam_account_name", obj.get("name", ""))) if isinstance(obj, dict) else ""
-            if sam.lower() == name.lower() and obj.get("sid"):
-                return obj["sid"], f"{netbios}\\{obj.get('sam_account_name', obj.get('name'))}"
-    rid = 1100 + int.from_bytes(hashlib.sha256(name.lower().encode()).digest()[:3], "little") % 1_000_000
-    return f"{_domain_sid(state)}-{rid}", f"{netbios}\\{name}"
-
-
-def lookup_sid(state: dict[str, t.Any], sid: str) -> str | None:
+def lookup_sid(state: dict[str, t.Any], sid: str, lab: t.Any = None) -> str | None:
     """``SecurityIdentifier.Translate(NTAccount)``: the account name of
-    ``sid`` or None when it does not map."""
-    if sid in WELL_KNOWN:
-        return WELL_KNOWN[sid]
-    for grp in state.get("groups", {}).values():
-        if grp["sid"] == sid:
-            return ("BUILTIN\\" if sid.startswith("S-1-5-32-") else computer_name(state) + "\\") + grp["name"]
-    for user in state.get("users", {}).values():
-        if user["sid"] == sid:
-            return f"{computer_name(state)}\\{user['name']}"
-    for svc in state.get("services", {}).values():
-        if _virtual_sid("S-1-5-80", svc["name"]) == sid:
-            return f"NT SERVICE\\{svc['name']}"
-    for pool in (state.get("iis") or {}).get("app_pools", {}).values():
-        if _virtual_sid("S-1-5-82", pool["name"]) == sid:
-            return f"IIS APPPOOL\\{pool['name']}"
+    ``sid`` or None when it does not map (:func:`winsim.identity.lookup`;
+    domain SIDs through the lab's DC, else the names this host recorded)."""
+    from .. import identity
+
+    found = identity.lookup_sid(state, sid, lab)
+    if found is not None:
+        return found
     return (state.get("domain_accounts") or {}).get(sid)
 
 
@@ -289,65 +262,31 @@ def remember(state: dict[str, t.Any], sid: str, name: str) -> None:
         state.setdefault("domain_accounts", {})[sid] = name
 
 
-_SID_RE = re.compile(r"^S-1-\d+(-\d+)+$", re.IGNORECASE)
-
-
 def is_sid(value: str) -> bool:
-    return bool(_SID_RE.match(value))
+    from .. import identity
+
+    return identity.is_sid(value)
 
 
-def resolve_account(state: dict[str, t.Any], name: str) -> tuple[str, str] | None:
+def resolve_account(state: dict[str, t.Any], name: str, lab: t.Any = None) -> tuple[str, str] | None:
     """``NTAccount(name).Translate(SecurityIdentifier)``: ``(sid, canonical
-    name)`` or None when the name does not map.  A SID string is accepted
-    as is (``New-Object SecurityIdentifier``)."""
-    if is_sid(name):
-        sid = name.upper()
-        return sid, lookup_sid(state, sid) or sid
-    host = computer_name(state)
-    netbios = domain_netbios(state)
-    fqdn = str(state.get("host", {}).get("domain") or "").upper()
-    if "\\" in name:
-        dom, acct = name.split("\\", 1)
-        dom_u = dom.upper()
-        if dom == ".":
-            dom_u = host
-    elif "@" in name and netbios:
-        acct, dom = name.split("@", 1)
-        dom_u = netbios if dom.upper() in (fqdn, netbios) else dom.upper()
-    else:
-        dom_u, acct = "", name
-    acct_l = acct.lower()
+    name)`` or None when the name does not map -- the one resolver,
+    :func:`winsim.identity.resolve` (domain names through the lab's DC:
+    pass ``lab``, else they do not resolve on a member)."""
+    from .. import identity
 
-    alias = {"localservice": "S-1-5-19", "networkservice": "S-1-5-20"}.get(acct_l.replace(" ", ""))
-    if alias and dom_u in ("", "NT AUTHORITY"):
-        return alias, WELL_KNOWN[alias]
-    for sid, full in WELL_KNOWN.items():
-        fdom, _, fname = full.rpartition("\\")
-        if fname.lower() == acct_l and (not dom_u or dom_u == fdom.upper()):
-            return sid, full
-    if dom_u in ("", "BUILTIN", host):
-        grp = state.get("groups", {}).get(acct_l)
-        if grp is not None and (dom_u != "BUILTIN" or grp["sid"].startswith("S-1-5-32-")):
-            return grp["sid"], lookup_sid(state, grp["sid"]) or grp["name"]
-    if dom_u in ("", host):
-        user = state.get("users", {}).get(acct_l)
-        if user is not None:
-            return user["sid"], f"{host}\\{user['name']}"
-    if dom_u == "NT SERVICE":
-        for svc in state.get("services", {}).values():
-            if svc["name"].lower() == acct_l:
-                return _virtual_sid("S-1-5-80", svc["name"]), f"NT SERVICE\\{svc['name']}"
-    if dom_u == "IIS APPPOOL":
-        for pool in (state.get("iis") or {}).get("app_pools", {}).values():
-            if pool["name"].lower() == acct_l:
-                return _virtual_sid("S-1-5-82", pool["name"]), f"IIS APPPOOL\\{pool['name']}"
-    if netbios and dom_u in (netbios, fqdn):
-        return _domain_account(state, acct)
-    return None
+    found = identity.resolve(state, name, lab)
+    return (found.sid, found.name) if found is not None else None
 
 
-def account_exists(state: dict[str, t.Any], name: str) -> bool:
-    return resolve_account(state, name) is not None
+def _lab(ctx: ModuleContext) -> t.Any:
+    from .. import identity
+
+    return identity.lab_of(ctx)
+
+
+def account_exists(state: dict[str, t.Any], name: str, lab: t.Any = None) -> bool:
+    return resolve_account(state, name, lab) is not None
 
 
 def next_rid(state: dict[str, t.Any]) -> int:
@@ -602,7 +541,7 @@ def _group_members_names(state: dict[str, t.Any], sids: t.Iterable[str],
 
 
 def _to_sid_or_fail(ctx: ModuleContext, name: str, known: dict[str, str] | None = None) -> str:
-    res = resolve_account(ctx.state, name)
+    res = resolve_account(ctx.state, name, _lab(ctx))
     if res is None:
         ctx.fail(f"Unhandled exception while executing module: Failed to translate '{name}' to a "
                  f"SecurityIdentifier: {TRANSLATE_ERROR}")
@@ -708,7 +647,7 @@ def win_group_membership(ctx: ModuleContext) -> dict[str, t.Any]:
     targets: list[tuple[str, str]] = []
     seen: set[str] = set()
     for m in p["members"]:
-        res = resolve_account(state, m)
+        res = resolve_account(state, m, _lab(ctx))
         if res is None:
             ctx.fail(f"account_name {m} is not a valid account, cannot get SID: {TRANSLATE_ERROR}")
         if res[0] not in seen:
@@ -729,13 +668,13 @@ def win_group_membership(ctx: ModuleContext) -> dict[str, t.Any]:
         for sid in list(work):
             if sid not in seen:
                 work.remove(sid)
-                result["removed"].append(lookup_sid(state, sid) or sid)
+                result["removed"].append(lookup_sid(state, sid, _lab(ctx)) or sid)
     changed = work != group["members"]
     if changed and not ctx.check_mode:
         group["members"] = work
     ctx.changed(bool(result.get("added")) or bool(result.get("removed")))
     result.pop("changed")
-    return ctx.exit(members=[lookup_sid(state, s) or s for s in work], **result)
+    return ctx.exit(members=[lookup_sid(state, s, _lab(ctx)) or s for s in work], **result)
 
 
 # -- win_user_right ---------------------------------------------------------------
@@ -748,7 +687,7 @@ def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
     user_sids: list[str] = []
     known: dict[str, str] = {}
     for u in p["users"]:
-        res = resolve_account(state, u)
+        res = resolve_account(state, u, _lab(ctx))
         if res is None:
             ctx.fail(f"Failed to translate the account '{u}' to a SID")
         user_sids.append(res[0])
@@ -769,7 +708,7 @@ def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
     else:
         to_remove = []
     def display(sid: str) -> str:
-        return lookup_sid(state, sid) or known.get(sid) or sid
+        return known.get(sid) or lookup_sid(state, sid, _lab(ctx)) or sid
 
     names_before = [display(s) for s in existing]
     new_names = list(names_before)

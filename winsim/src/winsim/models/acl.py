@@ -29,13 +29,12 @@ Fidelity notes (ansible.windows 3.8.0, ``win_acl.ps1``):
   time, exactly like the real module.
 * ``FileSystemAccessRule`` adds ``Synchronize`` to allow rules and strips
   it from deny rules (except FullControl), as .NET does.
-* Identities resolve through :func:`.accounts.resolve_account`
+* Identities resolve through the one resolver, :mod:`winsim.identity`
   (``NTAccount.Translate``): well-known principals, BUILTIN and local
   groups, local users, ``NT SERVICE\\<installed service>``, and on a domain
-  member any ``DOMAIN\\name`` / ``name@domain`` / gMSA ``DOMAIN\\name$`` of
-  the host's own domain (winsim does not ask the lab's DC whether the
-  account exists; it accepts the host's domain, as a member server's LSA
-  would for an existing account).  ``IIS APPPOOL\\<pool>`` goes through the
+  member ``DOMAIN\\name`` / ``name@domain`` / gMSA ``DOMAIN\\name$`` /
+  computer ``DOMAIN\\HOST$`` that the lab's DC holds (with the DC's
+  objectSid); any other name fails with ``Convert-ToSID``'s text.  ``IIS APPPOOL\\<pool>`` goes through the
   WebAdministration provider like the module: it needs the
   ``Web-Scripting-Tools`` feature and an existing pool.
 * ``Cert:\\<location>\\<store>\\<thumbprint>`` paths edit the ACL of the
@@ -51,6 +50,7 @@ from __future__ import annotations
 import re
 import typing as t
 
+from .. import identity
 from .. import state as st
 from . import _winfs as fs
 from . import accounts, features
@@ -174,7 +174,7 @@ def resolve_identity(ctx: ModuleContext, user: str) -> tuple[str, str] | None:
         if not any(p["name"].lower() == parts[1].lower() for p in pools.values()):
             fs.unhandled(ctx, f"Cannot find path 'IIS:\\AppPools\\{parts[1]}' because it does not exist.")
         return accounts.resolve_account(ctx.state, f"IIS APPPOOL\\{parts[1]}")
-    resolved = accounts.resolve_account(ctx.state, user)
+    resolved = accounts.resolve_account(ctx.state, user, identity.lab_of(ctx))
     if resolved is None:
         ctx.fail(f"account_name {user} is not a valid account, cannot get SID: Exception calling \"Translate\" "
                  "with \"1\" argument(s): \"Some or all identity references could not be translated.\"")
@@ -231,7 +231,7 @@ def _with_sids(ctx: ModuleContext, aces: list[dict[str, t.Any]]) -> list[dict[st
     for ace in aces:
         ace = dict(ace)
         if not ace.get("sid"):
-            resolved = accounts.resolve_account(ctx.state, ace["identity"])
+            resolved = accounts.resolve_account(ctx.state, ace["identity"], identity.lab_of(ctx))
             ace["sid"] = resolved[0] if resolved else ace["identity"]
         out.append(ace)
     return out

@@ -42,17 +42,23 @@ sets ``domain``/``workgroup``/``domain_role`` of a member server and
 ``reboot_pending`` (the join takes effect at the next reboot, as reported by
 ``reboot_required``).
 
-The AD object modules run on a DC in the simulation (delegate them to the DC
-host).  On another host they fail like the real module there: without the
-``RSAT-AD-PowerShell`` feature the AD cmdlets do not exist; with it, there is
-no reachable AD Web Services (``runtime.lab`` is read-only, so a remote DC
-is never written to).
+The AD object modules run against a DC: on the DC host, its own directory;
+on another host only with the ``RSAT-AD-PowerShell`` feature (else the AD
+cmdlets do not exist), against the DC named by ``domain_server`` or a DC of
+the host's domain found in the lab, whose state is edited through
+``runtime.Lab.edit`` (saved only when the module succeeds, never in check
+mode); no DC found fails like ``Get-ADRootDSE`` does (see :func:`_on_dc`).
+``kds_root_key`` runs on the DC only.
 
 ``microsoft.ad.membership`` validates the domain against the lab when
 ``ctx.runtime.lab`` is available and holds a DC state: an unknown domain or
 wrong ``domain_admin_user``/password (when the DC knows that account's
 password digest) fails like ``Add-Computer``; without a lab it trusts the
-arguments.  The DC is not modified (no computer object is created on it).
+arguments.  A join creates the computer object on the lab's DC
+(``CN=<HOST>,CN=Computers,<domain DN>`` or ``domain_ou_path``,
+sAMAccountName ``<HOST>$``, a SID of the domain) through ``Lab.edit``, and
+records the domain's NetBIOS name in ``host.domain_netbios``.  Account
+names resolve through :mod:`winsim.identity`.
 
 A rename through ``membership`` (``hostname``) is applied to the state at
 once (a real host reports the old name until it reboots); the join itself
@@ -67,11 +73,11 @@ exist``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import hashlib
 import re
-import struct
 import typing as t
 import uuid
 
@@ -88,6 +94,8 @@ _NO_CMDLET = ("The term 'Get-ADRootDSE' is not recognized as the name of a cmdle
               "operable program. Check the spelling of the name, or if a path was included, verify that the path "
               "is correct and try again.")
 _NO_ADWS = "Unable to find a default server with Active Directory Web Services running."
+_NO_SERVER = ("Unable to contact the server. This may be because this server does not exist, it is currently down, "
+              "or it does not have the Active Directory Web Services running.")
 
 
 @st.section("ad")
@@ -103,8 +111,9 @@ def _guid(*parts: str) -> str:
 
 
 def _domain_sid(dns_root: str) -> str:
-    d = hashlib.sha256(("domain-sid\0" + dns_root.lower()).encode("utf-8")).digest()
-    return "S-1-5-21-" + "-".join(str(x) for x in struct.unpack("<3I", d[:12]))
+    from .. import identity
+
+    return identity.domain_sid(dns_root)
 
 
 def _dn_of(dns_root: str) -> str:
@@ -200,6 +209,16 @@ def _norm_dn(dn: str) -> str:
     return ",".join(p.strip() for p in re.split(r"(?<!\\),", dn)).lower()
 
 
+def norm_dn(dn: str) -> str:
+    """A distinguished name in the form DNs are compared in."""
+    return _norm_dn(dn)
+
+
+def password_digest(value: str | None) -> str | None:
+    """The ``sha256:`` digest AD objects keep of a password (never clear text)."""
+    return _digest(value)
+
+
 def _parent_dn(dn: str) -> str:
     return re.split(r"(?<!\\),", dn, maxsplit=1)[-1]
 
@@ -274,6 +293,42 @@ def _require_ad(ctx: ModuleContext) -> None:
     if features.installed(ctx.state, "RSAT-AD-PowerShell"):
         ctx.fail(f"Unhandled exception while executing module: {_NO_ADWS}")
     ctx.fail(f"Unhandled exception while executing module: {_NO_CMDLET}")
+
+
+@contextlib.contextmanager
+def _on_dc(ctx: ModuleContext) -> t.Iterator[None]:
+    """Run an AD object module where the AD cmdlets send it: on a DC, its own
+    directory; on another host with the ``RSAT-AD-PowerShell`` feature, the
+    DC named by ``domain_server`` or a DC of the host's domain, found in the
+    lab (its state is edited under its lock through ``Lab.edit`` and saved
+    only when the module succeeds, never in check mode).  Without RSAT the
+    cmdlets do not exist; without a reachable DC, ``Get-ADRootDSE`` fails
+    like the real one."""
+    from .. import identity
+    from . import features
+
+    if is_dc(ctx.state):
+        yield
+        return
+    if not features.installed(ctx.state, "RSAT-AD-PowerShell"):
+        ctx.fail(f"Unhandled exception while executing module: {_NO_CMDLET}")
+    server = ctx.params.get("domain_server")
+    lab = identity.lab_of(ctx)
+    located = identity.dc_for(ctx.state, lab, server=server) if server or identity.domain_of(ctx.state) else None
+    if located is None or located[0] is None:
+        ctx.fail(f"Unhandled exception while executing module: {_NO_SERVER if server else _NO_ADWS}")
+    host, dc_state = located
+    own = ctx.state
+    try:
+        if ctx.check_mode or not hasattr(lab, "edit"):
+            ctx.state = copy.deepcopy(dc_state) if ctx.check_mode else dc_state
+            yield
+        else:
+            with lab.edit(host) as live:
+                ctx.state = live
+                yield
+    finally:
+        ctx.state = own
 
 
 def _as_list(value: t.Any) -> list[t.Any]:
@@ -453,9 +508,16 @@ def _new_sid(ctx: ModuleContext) -> str:
 Hook = t.Callable[..., t.Any]
 
 
-def _invoke_ad_object(ctx: ModuleContext, spec: _Spec, *, pre: Hook | None = None,
-                      new_hooks: dict[str, Hook] | None = None, set_hooks: dict[str, Hook] | None = None,
-                      post: Hook | None = None, new_defaults: Hook | None = None) -> dict[str, t.Any]:
+def _invoke_ad_object(ctx: ModuleContext, spec: _Spec, **hooks: t.Any) -> dict[str, t.Any]:
+    """:func:`_invoke_ad_object_here` on the DC the module talks to."""
+    _check_credentials(ctx)
+    with _on_dc(ctx):
+        return _invoke_ad_object_here(ctx, spec, **hooks)
+
+
+def _invoke_ad_object_here(ctx: ModuleContext, spec: _Spec, *, pre: Hook | None = None,
+                           new_hooks: dict[str, Hook] | None = None, set_hooks: dict[str, Hook] | None = None,
+                           post: Hook | None = None, new_defaults: Hook | None = None) -> dict[str, t.Any]:
     """``Invoke-AnsibleADObject``: find the object (``identity`` or
     ``name``+``path``), remove it, create it, or compare and update each
     property, rename and move it; result ``distinguished_name`` and
@@ -990,18 +1052,59 @@ def kds_root_key(ctx: ModuleContext) -> dict[str, t.Any]:
 
 def _lab_dc(ctx: ModuleContext, dns_domain: str) -> tuple[bool, dict[str, t.Any] | None]:
     """(lab known, DC state of ``dns_domain``) from the other hosts of the lab."""
-    lab = getattr(ctx.runtime, "lab", None) if ctx.runtime is not None else None
+    known, _host, dc = _lab_dc_host(ctx, dns_domain)
+    return known, dc
+
+
+def _lab_dc_host(ctx: ModuleContext, dns_domain: str) -> tuple[bool, str | None, dict[str, t.Any] | None]:
+    """(any DC in the lab, its host name, its state) for ``dns_domain``."""
+    from .. import identity
+
+    lab = identity.lab_of(ctx)
     if lab is None:
-        return False, None
-    any_dc = False
-    for host in lab.hosts():
-        other = lab.state(host)
-        if not other or not is_dc(other):
-            continue
-        any_dc = True
-        if other["ad"]["domain"]["dns_root"].lower() == dns_domain.lower():
-            return True, other
-    return any_dc, None
+        return False, None, None
+    located = identity.dc_for(ctx.state, lab, dns_root=dns_domain.lower())
+    if located is not None and located[0] is not None:
+        return True, located[0], located[1]
+    any_dc = any(is_dc(lab.state(h) or {}) for h in lab.hosts())
+    return any_dc, None, None
+
+
+def _add_computer_object(ctx: ModuleContext, dns_domain: str, computer: str) -> None:
+    """``Add-Computer`` creates the computer account on the DC (or reuses a
+    pre-staged one): ``CN=<NAME>,CN=Computers,<domain DN>`` (or
+    ``domain_ou_path``), sAMAccountName ``<NAME>$``, a SID of the domain.
+    A cross-host write through ``Lab.edit``; never in check mode."""
+    from .. import identity
+
+    _known, host, _dc = _lab_dc_host(ctx, dns_domain)
+    lab = identity.lab_of(ctx)
+    if host is None or lab is None:
+        return
+
+    def add(dc: dict[str, t.Any]) -> None:
+        name = computer.upper()
+        if find_object(dc, f"{name}$", "ADComputer") is not None:
+            return
+        domain = dc["ad"]["domain"]
+        parent = ctx.params.get("domain_ou_path") or f"CN=Computers,{domain['dn']}"
+        dn = f"CN={name},{parent}"
+        guid = _guid(domain["dns_root"], dn.lower())
+        rid = dc["ad"]["next_rid"]
+        dc["ad"]["next_rid"] = rid + 1
+        dc["ad"]["objects"][guid] = {
+            "guid": guid, "dn": dn, "name": name, "class": "computer", "sid": f"{domain['sid']}-{rid}",
+            "attrs": {"samaccountname": f"{name}$", "enabled": True, "description": None,
+                      "dnshostname": f"{name.lower()}.{domain['dns_root']}",
+                      "protectedfromaccidentaldeletion": False}}
+
+    if hasattr(lab, "edit"):
+        with lab.edit(host) as live:
+            add(live)
+    else:
+        dc = lab.state(host)
+        if dc is not None:
+            add(dc)
 
 
 def _ps_ne(left: str | None, right: str | None) -> bool:
@@ -1051,6 +1154,7 @@ def membership(ctx: ModuleContext) -> dict[str, t.Any]:
     dns_domain = p.get("dns_domain_name")
     workgroup = p.get("workgroup_name")
     new = copy.deepcopy(host)
+    joined = False
 
     if p["state"] == "domain":
         if p.get("offline_join_blob"):
@@ -1069,6 +1173,10 @@ def membership(ctx: ModuleContext) -> dict[str, t.Any]:
             _check_join(ctx, str(dns_domain), current_host, before["workgroup_name"] or "WORKGROUP")
             new.update(domain=str(dns_domain).lower(), workgroup=None, domain_role="Member server",
                        reboot_pending=True)
+            _known, _dc_host, dc = _lab_dc_host(ctx, str(dns_domain))
+            if dc is not None:
+                new["domain_netbios"] = dc["ad"]["domain"]["netbios"]
+            joined = True
             ctx.changed()
             ctx.exit(reboot_required=True)
     elif _ps_ne(workgroup, before["workgroup_name"]):
@@ -1083,6 +1191,8 @@ def membership(ctx: ModuleContext) -> dict[str, t.Any]:
         ctx.exit(reboot_required=True)
 
     if ctx.result["changed"] and not ctx.check_mode:
+        if joined:
+            _add_computer_object(ctx, str(dns_domain), new["hostname"])
         if new["hostname"] != host["hostname"] and "env" in ctx.state:
             ctx.state["env"]["COMPUTERNAME"] = new["hostname"]
         ctx.state["host"] = new

@@ -5,12 +5,28 @@ State section ``state["services"]``, keyed by lower-case service name::
 
     {"name", "display_name", "description", "path", "start_mode" (auto|manual|disabled|delayed|boot|system),
      "state" (stopped|started|paused), "username" (NTAccount value, e.g. "NT AUTHORITY\\SYSTEM"),
-     "password_digest" (masking.secret_digest of the last password set, never clear text),
+     "password_digest" (identity.logon_digest of the last password set, never clear text; None for the
+                        service accounts and (g)MSAs),
      "dependencies": [service names], "service_type", "desktop_interact", "error_control",
      "load_order_group", "failure_actions": [{"type", "delay_ms"}], "failure_actions_on_non_crash_failure",
      "failure_command", "failure_reboot_msg", "failure_reset_period_sec", "pre_shutdown_timeout_ms",
      "required_privileges": [...], "sid_info", "can_pause_and_continue", "can_stop", "process_id",
-     "triggers": [...]}
+     "triggers": [...],
+     "binary_in_files": true (ImagePath set through win_service: its executable must exist in the simulated
+                              file system to start; absent for services installers laid down),
+     "start_error": {"win32_error", "message", "event_7000", "logon_error", "account"} (the last failed start,
+                    what the System event log says; removed by a successful start)}
+
+Starting a service (``win_service`` state started/restarted, and any model
+through :func:`start`) does what the service control manager does: a
+disabled service fails (Win32 1058); the service account must log on
+(1069): it resolves through :mod:`winsim.identity`, its password matches
+the SAM or AD one, a gMSA is retrievable by this computer's account, it is
+enabled and holds ``SeServiceLogonRight`` here (``win_service`` does not
+grant it: ``ChangeServiceConfigW``, unlike services.msc); then the
+executable must exist (2).  ``Start-Service`` reports every one of these
+with the same message (``Service 'X (x)' cannot be started due to the
+following error: Cannot start service x on computer '.'.``).
 
 Other models install and remove services through :func:`install_service`
 and :func:`remove_service` (features, packages).  A ``service_start`` fault
@@ -24,7 +40,6 @@ import copy
 import hashlib
 import typing as t
 
-from .. import masking
 from ..state import section
 from . import accounts
 from ._base import ModuleContext, model
@@ -240,9 +255,94 @@ def start_error(svc: dict[str, t.Any]) -> str:
             f"Cannot start service {svc['name']} on computer '.'.")
 
 
+ERROR_FILE_NOT_FOUND = 2
+ERROR_SERVICE_DISABLED = 1058
+ERROR_SERVICE_LOGON_FAILED = 1069
+WIN32_MESSAGES = {
+    ERROR_FILE_NOT_FOUND: "The system cannot find the file specified.",
+    ERROR_SERVICE_DISABLED: "The service cannot be started, either because it is disabled or because it has no "
+                            "enabled devices associated with it.",
+    ERROR_SERVICE_LOGON_FAILED: "The service did not start due to a logon failure.",
+}
+
+
+def image_candidates(path: str) -> list[str]:
+    """The executable ``CreateProcess`` runs for an ImagePath: the quoted
+    part, else each space-separated prefix in turn (the unquoted-path
+    search), ``.exe`` appended when the name has no extension."""
+    path = path.strip()
+    if path.startswith('"'):
+        end = path.find('"', 1)
+        heads = [path[1:end] if end > 0 else path[1:]]
+    else:
+        parts = path.split(" ")
+        heads = [" ".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    out: list[str] = []
+    for head in heads:
+        out.append(head)
+        if "." not in head.rsplit("\\", 1)[-1]:
+            out.append(head + ".exe")
+    return out
+
+
+def _binary_missing(ctx: ModuleContext, svc: dict[str, t.Any]) -> bool:
+    """Whether the service's executable is missing.  Only services whose
+    ImagePath was set through ``win_service`` (``binary_in_files``) are
+    checked against the simulated file system: the binaries of services
+    that features, SQL Server setup or packages install are laid down by
+    those installers, which winsim does not model file by file."""
+    if not svc.get("binary_in_files"):
+        return False
+    from .. import state as st
+
+    for candidate in image_candidates(st.expand_env(svc["path"], ctx.state)):
+        if not st.is_absolute(candidate):
+            continue
+        item = st.get_item(ctx.state, candidate)
+        if item is not None and item.get("type") != "directory":
+            return False
+    return True
+
+
+def start_failure(ctx: ModuleContext, svc: dict[str, t.Any]) -> tuple[int, str | None] | None:
+    """What the service control manager reports when it starts ``svc``:
+    ``(Win32 error, logon reason)`` or None.  In SCM order: disabled (1058);
+    the logon of the service account (1069: unknown account, wrong
+    password, gMSA not retrievable by this computer, account disabled, no
+    ``SeServiceLogonRight`` here; see :func:`winsim.identity.logon_failure`);
+    the executable (2)."""
+    from .. import identity
+
+    if svc["start_mode"] == "disabled":
+        return ERROR_SERVICE_DISABLED, None
+    if svc.get("service_type") not in ("kernel_driver", "file_system_driver"):
+        reason = identity.logon_failure(ctx.state, svc.get("username"), svc.get("password_digest"),
+                                        identity.lab_of(ctx))
+        if reason is not None:
+            return ERROR_SERVICE_LOGON_FAILED, reason
+    if _binary_missing(ctx, svc):
+        return ERROR_FILE_NOT_FOUND, None
+    return None
+
+
+def _record_start_failure(ctx: ModuleContext, svc: dict[str, t.Any], code: int, reason: str | None) -> None:
+    """Keep what the System event log would say (event 7000, and 7038/7041
+    for a logon failure) on the service record, as ``start_error``."""
+    if ctx.check_mode:
+        return
+    event = (f"The {svc['display_name']} service failed to start due to the following error: \r\n"
+             f"{WIN32_MESSAGES[code]}")
+    svc["start_error"] = {"win32_error": code, "message": WIN32_MESSAGES[code], "event_7000": event,
+                          "logon_error": reason, "account": svc.get("username")}
+
+
 def start(ctx: ModuleContext, svc: dict[str, t.Any], _seen: set[str] | None = None) -> None:
     """``Start-Service``: starts the service and, first, what it depends on.
-    Honours ``service_start`` faults and disabled start modes."""
+    Honours ``service_start`` faults, disabled start modes, the logon of the
+    service account and the executable (:func:`start_failure`).  Every
+    failure surfaces as ``Start-Service``'s own exception message (the
+    Win32 error is its inner exception, which the module's message does not
+    show; winsim keeps it in the record's ``start_error``)."""
     seen = _seen if _seen is not None else set()
     if svc["name"].lower() in seen:
         return
@@ -252,8 +352,15 @@ def start(ctx: ModuleContext, svc: dict[str, t.Any], _seen: set[str] | None = No
         if dsvc is not None and dsvc["state"] != "started":
             start(ctx, dsvc, seen)
     if svc["start_mode"] == "disabled" or ctx.faults.find("service_start", svc["name"]) is not None:
+        if svc["start_mode"] == "disabled":
+            _record_start_failure(ctx, svc, ERROR_SERVICE_DISABLED, None)
         ctx.fail(f"Unhandled exception while executing module: {start_error(svc)}")
     if not ctx.check_mode:
+        failure = start_failure(ctx, svc)
+        if failure is not None:
+            _record_start_failure(ctx, svc, *failure)
+            ctx.fail(f"Unhandled exception while executing module: {start_error(svc)}")
+        svc.pop("start_error", None)
         svc["state"] = "started"
         svc["process_id"] = _pid(svc["name"])
 
@@ -299,10 +406,13 @@ def _diff(svc: dict[str, t.Any] | None) -> t.Any:
 
 
 def _account(ctx: ModuleContext, name: str) -> tuple[str, str]:
-    """win_service's ``ConvertTo-SecurityIdentifier`` (accepts LocalSystem)."""
+    """win_service's ``ConvertTo-SecurityIdentifier`` (accepts LocalSystem),
+    through the one resolver (:mod:`winsim.identity`)."""
+    from .. import identity
+
     if name.lower() == "localsystem":
         return "S-1-5-18", SYSTEM
-    res = accounts.resolve_account(ctx.state, name)
+    res = accounts.resolve_account(ctx.state, name, identity.lab_of(ctx))
     if res is None:
         ctx.fail(f"Unhandled exception while executing module: {accounts.TRANSLATE_ERROR}")
     canonical = {"S-1-5-19": LOCAL_SERVICE, "S-1-5-20": NETWORK_SERVICE}.get(res[0], res[1])
@@ -350,6 +460,7 @@ def win_service(ctx: ModuleContext) -> dict[str, t.Any]:
                 changed = True
                 created = True
                 svc = new_service(name, name, path, start_mode="auto")
+                svc["binary_in_files"] = True
                 if not ctx.check_mode:
                     install_service(state, svc)
             # In check mode a new service does not exist yet: the real module
@@ -393,7 +504,9 @@ def _configure(ctx: ModuleContext, svc: dict[str, t.Any], after: dict[str, t.Any
     p = ctx.params
     changed = False
 
-    # Set-ServiceAccount
+    # Set-ServiceAccount (ChangeServiceConfigW: unlike services.msc it grants no SeServiceLogonRight)
+    from .. import identity
+
     if svc["service_type"] not in ("kernel_driver", "file_system_driver"):
         after["username"] = p.get("username")
         after["password"] = "REDACTED"
@@ -413,9 +526,14 @@ def _configure(ctx: ModuleContext, svc: dict[str, t.Any], after: dict[str, t.Any
                     accounts.remember(ctx.state, want_sid, want_name)
                 update_password = True
                 changed = True
+            if want_sid is not None and want_sid != have_sid and (
+                    want_sid in ("S-1-5-18", "S-1-5-19", "S-1-5-20") or want_name.endswith("$")):
+                # SCManager.cs blanks the password of the service accounts and of (g)MSAs.
+                svc["password_digest"] = None
             if update_password and p.get("password"):
                 after["password"] = "CHANGED REDACTED"
-                svc["password_digest"] = masking.secret_digest(p["password"])
+                svc["password_digest"] = identity.logon_digest(ctx.state, svc["username"], p["password"],
+                                                               identity.lab_of(ctx))
                 changed = True
 
     # Set-ServiceDependency
@@ -488,7 +606,10 @@ def _configure(ctx: ModuleContext, svc: dict[str, t.Any], after: dict[str, t.Any
             after[opt] = p.get(opt)
 
     simple("load_order_group", "load_order_group")
+    old_path = svc["path"]
     simple("path", "path", skip_falsy=True)
+    if real and svc["path"] != old_path:
+        svc["binary_in_files"] = True
     simple("pre_shutdown_timeout_ms", "pre_shutdown_timeout_ms")
 
     # Set-ServiceRequiredPrivilege (set comparison)

@@ -78,7 +78,7 @@ import re
 import typing as t
 import uuid
 
-from .. import masking
+from .. import identity, masking
 from ..state import iso, make_dirs, section
 from . import accounts, services
 from ._base import ModuleContext, SimulatorError, model
@@ -662,13 +662,14 @@ def login(ctx: ModuleContext) -> dict[str, t.Any]:
         # New-DbaLogin
         if find_login(inst, name) is not None:
             raise DbaError(f"Login {name} already exists on {conn.sql_instance} and -Force was not specified")
+        win_sid = None
         if "\\" in name:
-            res = accounts.resolve_account(ctx.state, name)
-            if res is None:
+            # One resolver (identity.py): domain names through the lab's DC; a group is a WindowsGroup login.
+            found = identity.resolve(ctx.state, name, identity.lab_of(ctx))
+            if found is None:
                 raise DbaError(f"Windows NT user or group '{name}' not found. Check the name again.")
-            grp = ctx.state.get("groups", {}).get(name.split("\\", 1)[1].lower())
-            ltype = "WindowsGroup" if grp is not None and grp["sid"] == res[0] else "WindowsUser"
-            canonical = res[1]
+            ltype = "WindowsGroup" if found.is_group else "WindowsUser"
+            canonical, win_sid = found.name, found.sid
         else:
             if p.get("password") is None:
                 raise DbaError("Password must be specified when creating a SQL login")
@@ -677,7 +678,7 @@ def login(ctx: ModuleContext) -> dict[str, t.Any]:
             raise DbaError(f"Database {p['default_database']} does not exist on {conn.sql_instance}")
         record = {
             "name": canonical, "type": ltype,
-            "sid": p.get("sid") or _login_sid(ctx.state, canonical, ltype),
+            "sid": p.get("sid") or win_sid or _login_sid(ctx.state, canonical, ltype),
             "password_digest": masking.secret_digest(p["password"]) if ltype == "SqlLogin" else None,
             "default_database": (find_database(inst, p["default_database"])["name"]
                                  if p.get("default_database") else "master"),
