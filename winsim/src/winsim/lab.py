@@ -404,35 +404,9 @@ def _join(state_dir: Path, state: dict[str, t.Any], domain: dict[str, t.Any]) ->
             raise SimulatorError(f"winsim lab: {domain['dc']} is not a domain controller yet (a winsim bug)")
         computer = state["host"]["hostname"].upper()
         if ad.find_object(dc, computer + "$", "ADComputer") is None:
-            add_computer_account(dc, computer)
+            ad.add_computer_account(dc, computer)
             dc_store.save_state(dc)
     state["host"].update(domain=domain["dns_name"], workgroup=None, domain_role="Member server")
-
-
-def add_computer_account(dc: dict[str, t.Any], computer: str, ou_dn: str | None = None) -> dict[str, t.Any]:
-    """The AD computer object of ``computer`` in the DC state ``dc``
-    (``CN=<NAME>,CN=Computers,<domain DN>`` unless ``ou_dn``), with a SID
-    from the domain's RID pool; returns it."""
-    from .models import ad
-
-    addom = dc["ad"]["domain"]
-    parent = ou_dn or f"CN=Computers,{addom['dn']}"
-    dn = f"CN={computer},{parent}"
-    rid = int(dc["ad"]["next_rid"])
-    dc["ad"]["next_rid"] = rid + 1
-    guid = ad._guid(addom["dns_root"], dn.lower())
-    obj = {"guid": guid, "dn": dn, "name": computer, "class": "computer", "sid": f"{addom['sid']}-{rid}",
-           "attrs": {"samaccountname": f"{computer}$", "enabled": True,
-                     "dnshostname": f"{computer.lower()}.{addom['dns_root']}", "description": None,
-                     "protectedfromaccidentaldeletion": False}}
-    dc["ad"]["objects"][guid] = obj
-    computers = next((o for o in dc["ad"]["objects"].values()
-                      if o["class"] == "group" and o["name"] == "Domain Computers"), None)
-    if computers is not None:
-        # Domain Computers is the computer's primary group (primaryGroupID
-        # 515), not a member attribute entry: nothing to add.
-        obj["attrs"]["primarygroupid"] = 515
-    return obj
 
 
 def _install_sql(state: dict[str, t.Any], sql: dict[str, t.Any]) -> None:

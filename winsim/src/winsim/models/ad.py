@@ -1070,6 +1070,30 @@ def _lab_dc_host(ctx: ModuleContext, dns_domain: str) -> tuple[bool, str | None,
     return any_dc, None, None
 
 
+def add_computer_account(dc: dict[str, t.Any], computer: str, ou_dn: str | None = None) -> dict[str, t.Any]:
+    """The computer account ``Add-Computer`` creates in the DC state ``dc``
+    (or the pre-staged one it reuses): ``CN=<NAME>,CN=Computers,<domain DN>``
+    (or ``ou_dn``), sAMAccountName ``<NAME>$``, a SID from the domain's RID
+    pool, primary group Domain Computers (515).  Used by the membership model
+    and by the lab builder (``lab.py``)."""
+    name = computer.upper()
+    existing = find_object(dc, f"{name}$", "ADComputer")
+    if existing is not None:
+        return existing
+    domain = dc["ad"]["domain"]
+    parent = ou_dn or "CN=Computers," + domain["dn"]
+    dn = f"CN={name},{parent}"
+    guid = _guid(domain["dns_root"], dn.lower())
+    rid = dc["ad"]["next_rid"]
+    dc["ad"]["next_rid"] = rid + 1
+    obj = {"guid": guid, "dn": dn, "name": name, "class": "computer", "sid": f"{domain['sid']}-{rid}",
+           "attrs": {"samaccountname": f"{name}$", "enabled": True, "description": None,
+                     "dnshostname": f"{name.lower()}.{domain['dns_root']}",
+                     "protectedfromaccidentaldeletion": False, "primarygroupid": 515}}
+    dc["ad"]["objects"][guid] = obj
+    return obj
+
+
 def _add_computer_object(ctx: ModuleContext, dns_domain: str, computer: str) -> None:
     """``Add-Computer`` creates the computer account on the DC (or reuses a
     pre-staged one): ``CN=<NAME>,CN=Computers,<domain DN>`` (or
@@ -1083,20 +1107,7 @@ def _add_computer_object(ctx: ModuleContext, dns_domain: str, computer: str) -> 
         return
 
     def add(dc: dict[str, t.Any]) -> None:
-        name = computer.upper()
-        if find_object(dc, f"{name}$", "ADComputer") is not None:
-            return
-        domain = dc["ad"]["domain"]
-        parent = ctx.params.get("domain_ou_path") or f"CN=Computers,{domain['dn']}"
-        dn = f"CN={name},{parent}"
-        guid = _guid(domain["dns_root"], dn.lower())
-        rid = dc["ad"]["next_rid"]
-        dc["ad"]["next_rid"] = rid + 1
-        dc["ad"]["objects"][guid] = {
-            "guid": guid, "dn": dn, "name": name, "class": "computer", "sid": f"{domain['sid']}-{rid}",
-            "attrs": {"samaccountname": f"{name}$", "enabled": True, "description": None,
-                      "dnshostname": f"{name.lower()}.{domain['dns_root']}",
-                      "protectedfromaccidentaldeletion": False}}
+        add_computer_account(dc, computer, ctx.params.get("domain_ou_path"))
 
     if hasattr(lab, "edit"):
         with lab.edit(host) as live:
