@@ -8,6 +8,7 @@ import datetime as _dt
 import typing as t
 
 from ..drift import Arg, drift, find_named
+from . import iis_worker
 from ._base import ModuleContext, model
 from .iis import (
     _ENUMS,
@@ -269,6 +270,13 @@ def web_app_pool(ctx: ModuleContext) -> dict[str, t.Any]:
                     pool["state"] = "Stopped"
                     ctx.fail(f"Failed to restart Web App Pool {name}: {_fault_message(fault, _HR_CANNOT_ACCEPT)}")
             ctx.changed()
+    if ctx.result.get("changed") and not ctx.check_mode:
+        # Started, stopped, restarted or reconfigured: the worker exits (a
+        # configuration change recycles the pool), its apps unload.
+        workers = iis_worker.host_workers(ctx.runtime)
+        if workers:
+            iis_worker.unload_pool(workers, name)
+            iis_worker.save_workers(ctx.runtime, workers)
     return ctx.exit()
 
 

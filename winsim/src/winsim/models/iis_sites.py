@@ -9,6 +9,7 @@ import typing as t
 
 from .. import state as st
 from ..drift import Arg, DriftError, drift, find_named, normalize_thumbprint
+from . import iis_worker
 from ._base import ModuleContext, model
 from .iis import (
     _DICT_TYPE,
@@ -189,6 +190,11 @@ def website(ctx: ModuleContext) -> dict[str, t.Any]:
                 if not ctx.check_mode:
                     _start_site(ctx, site)
                 ctx.changed()
+            if state in ("stopped", "restarted") and not ctx.check_mode:
+                workers = iis_worker.host_workers(ctx.runtime)
+                if workers:
+                    iis_worker.unload_site(workers, site["name"])
+                    iis_worker.save_workers(ctx.runtime, workers)
     except RuntimeError as exc:
         ctx.fail(f"{_DICT_TYPE} - {exc}")
     return ctx.exit()
