@@ -2,19 +2,35 @@
 
 :func:`send` is the simulated ``HttpWebRequest.GetResponse()`` used by
 ``win_uri`` and ``win_get_url`` (``models/get_url.py``).  It answers from
-the *state* of the host that owns the URL; nothing here keeps state.
+the *state* of the host that owns the URL; the only thing it records is
+which release an IIS worker has loaded (``models/iis_worker.py``, in the
+host's runtime, never in the state).
 
-Which host answers (name resolution of the offline lab):
+Which host answers (:func:`resolve`; ``winsim/docs/http-dns-and-apps.md``):
 
 1. ``file://`` URLs read ``state["files"]`` of the calling host.
 2. Internal artifact hosts (``state["packages"]["artifact_hosts"]``, see
-   ``models/packages.py``) answer from the artifact catalogue.
-3. ``localhost``, ``127.0.0.1``, ``::1``, the host's own name, FQDN and IP
-   addresses, and any host name bound by one of the host's own IIS sites
-   (as if DNS or a load balancer pointed it here) reach the calling host.
-4. Another lab host (``ctx.runtime.lab``: its inventory name, computer
-   name, FQDN or IP address) answers from its saved state.
-5. Anything else: ``The remote name could not be resolved``.
+   ``models/packages.py``) answer from the artifact catalogue; over https
+   the caller must trust the artifact CA when the lab declaration says
+   ``artifacts.require_trust`` (:func:`artifact_tls_error`).
+3. ``localhost``, ``127.0.0.1``, ``::1`` and the host's own computer name,
+   FQDN and IP addresses reach the calling host.
+4. An IP address reaches the lab host that has it; any other address does
+   not answer (``Unable to connect to the remote server``, or ``The
+   operation has timed out`` when the request's timeout is shorter than
+   the TCP connect timeout).
+5. A name in the lab's DNS table (``lab.json`` ``dns.records``; a
+   single-label name is tried with the domain suffix too) goes where the
+   record points: a lab host (inventory name, computer name or FQDN) or an
+   address (as in 4).
+6. A lab host's computer name and FQDN (registered by the host itself).
+7. Legacy, transitional (``dns.host_sites_resolve_locally``, on when there
+   is no lab declaration): a name bound by one of the calling host's own
+   sites reaches it, then lab inventory names, then names bound by another
+   lab host's sites.
+8. Anything else: ``The remote name could not be resolved: '<name>'``
+   (``HttpWebRequest`` on .NET Framework, as ``win_uri``/``win_get_url``
+   run under Windows PowerShell 5.1).
 
 How IIS answers (Windows Server 2022, IIS 10 + HTTP.sys):
 
@@ -32,7 +48,8 @@ How IIS answers (Windows Server 2022, IIS 10 + HTTP.sys):
   host name (SAN DNS names, wildcards, else CN), or the request fails with
   ``Could not establish trust relationship for the SSL/TLS secure channel``.
 * A stopped application pool answers ``503``; a ``app_health`` fault whose
-  target is the site name answers ``500`` on every path.
+  target is the site name answers ``500`` on every path.  Faults are those
+  of the host that *serves* the request.
 * Anonymous requests to a path where anonymous authentication is off and
   Windows authentication on get ``401`` with ``WWW-Authenticate``
   (``Negotiate``, ``NTLM``); ``use_default_credential`` or credentials pass.
@@ -56,11 +73,20 @@ The ASP.NET Core application convention (what the app role deploys):
   or, failing that, ``Version`` of ``appsettings.json``.  The environment is
   the ``ASPNETCORE_ENVIRONMENT`` ``<environmentVariable>`` of web.config
   (default ``Production``).
+* The application pool's identity must read ``web.config`` (the
+  folder's effective ACL): else ``500.19`` (``Cannot read configuration
+  file due to insufficient permissions``).
 * ``app_offline.htm`` in the physical path: ``503`` with its content.
+* The worker loads the app at its first request and serves that snapshot
+  until a recycle, restart, physical-path change or app_offline cycle
+  (``models/iis_worker.py``, which also locks the loaded DLLs).
 * ``GET /health`` → ``200`` ``{"status":"Healthy","version":...}``
-  (``application/json; charset=utf-8``); ``/swagger/index.html`` → ``200``
-  unless the environment is ``Production``; files under ``wwwroot`` are
-  served; anything else ``404``.
+  (``application/json; charset=utf-8``), or ``503``
+  ``{"status":"Unhealthy",...}`` under an ``unhealthy_release`` fault for
+  the loaded version; an ``app_start_failure`` fault for the version
+  answers ANCM ``500.30`` (in-process) / ``502.5`` (out-of-process).
+  ``/swagger/index.html`` → ``200`` unless the environment is
+  ``Production``; files under ``wwwroot`` are served; anything else ``404``.
 * Without an ASP.NET Core app, the static file handler serves files whose
   extension has a ``mimeMap`` (else 404), default documents, ``403`` for a
   directory without one (directory browsing off).

@@ -190,7 +190,7 @@ def website(ctx: ModuleContext) -> dict[str, t.Any]:
                 if not ctx.check_mode:
                     _start_site(ctx, site)
                 ctx.changed()
-            if state in ("stopped", "restarted") and not ctx.check_mode:
+            if (state in ("stopped", "restarted") or run_state == "Stopped") and not ctx.check_mode:
                 workers = iis_worker.host_workers(ctx.runtime)
                 if workers:
                     iis_worker.unload_site(workers, site["name"])

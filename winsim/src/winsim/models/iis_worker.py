@@ -248,7 +248,7 @@ def _account_names(state: dict[str, t.Any], identity: str) -> set[str]:
     for group_name, group in (state.get("groups") or {}).items():
         members = [str(m).lower() for m in (group.get("members") or [])] if isinstance(group, dict) else []
         if any(m == ident or m.rsplit("\\", 1)[-1] == short for m in members):
-            names.add(f"builtin\\{str(group_name).lower()}")
+            names.add(f"builtin\\{str(group.get('name') or group_name).lower()}")
     return names
 
 

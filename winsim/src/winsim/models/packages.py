@@ -18,7 +18,12 @@ State section ``state["packages"]``::
      "internal_urls": {URL: KEY}}                          # what that server serves
 
 The lab is offline: a URL is only reachable when its host is an internal
-artifact host; a path the server does not serve answers 404.  A local path
+artifact host; a path the server does not serve answers 404.  Over https
+the server presents a certificate of the lab's artifact CA
+(:data:`ARTIFACT_SERVER_DER`, published at :data:`ARTIFACT_CA_URL`); when
+the lab declaration sets ``artifacts.require_trust`` the calling host must
+have that CA in ``LocalMachine\\Root`` (``models/http.py``
+``artifact_tls_error``; ``validate_certs: false`` skips the check).  A local path
 must exist on the host (``win_copy`` puts it in ``state["files"]``); its file
 name (or SHA-1) says which catalogue installer it is.  Running an installer
 winsim does not know fails loudly (a :class:`SimulatorError`), never silently.
