@@ -382,7 +382,7 @@ def cmd_set(args: argparse.Namespace, resolver: HostResolver) -> int:
 
 
 def cmd_drift(args: argparse.Namespace, resolver: HostResolver) -> int:
-    spec = drift_mod.DRIFTS[args.drift]
+    spec = drift_mod.all_drifts()[args.drift]
     kwargs = {a.dest: getattr(args, a.dest) for a in spec.args}
     store = resolver.store(args.host)
     with store.locked():
@@ -492,7 +492,7 @@ def _add_drift_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
                        description="Apply one of the named drifts an operator could make by hand.")
     p.add_argument("host")
     drifts = p.add_subparsers(dest="drift", metavar="DRIFT", required=True)
-    for spec in sorted(drift_mod.DRIFTS.values(), key=lambda s: s.name):
+    for spec in sorted(drift_mod.all_drifts().values(), key=lambda s: s.name):
         dp = drifts.add_parser(spec.name, help=spec.help, description=spec.help)
         for arg in spec.args:
             kwargs: dict[str, t.Any] = {"help": arg.help}

@@ -7,7 +7,7 @@ code that defines it:
 ``modules``  the modelled upstream modules, their upstream collection version
              (``@model(..., upstream=...)``) and their check-mode behaviour,
              read from the installed module source the way the runner reads it;
-``drifts``   the named drifts of ``winsim drift`` (``drift.DRIFTS``);
+``drifts``   the named drifts of ``winsim drift`` (``drift.all_drifts()``);
 ``faults``   the fault kinds of ``winsim fault`` (``faults.KINDS``).
 
     python -m winsim.docgen winsim/docs/winsim.md
@@ -111,10 +111,10 @@ def _arg_usage(arg: t.Any) -> str:
 
 
 def render_drifts() -> str:
-    from .drift import DRIFTS
+    from .drift import all_drifts
 
     rows = ["| Drift | Arguments | Section | What it does |", "|---|---|---|---|"]
-    for name, spec in sorted(DRIFTS.items()):
+    for name, spec in sorted(all_drifts().items()):
         usage = " ".join(_arg_usage(a) for a in spec.args)
         rows.append(f"| `{name}` | `{usage}` | `{spec.section}` | {spec.help} |")
     return "\n".join(rows) + "\n"

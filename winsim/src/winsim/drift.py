@@ -1,6 +1,8 @@
 """Drift injection: the edits an operator makes by hand on a Windows host.
 
-Each *named drift* is a function registered with :func:`drift` that edits a
+Each *named drift* is a function registered with :func:`drift` (here, or in
+the model file whose state section it edits: the IIS drifts live beside the
+IIS models; :func:`all_drifts` collects them all) that edits a
 host's state document the way the operator's action would change the real
 host (``Stop-Website``, an edited binding in IIS Manager, a deleted file, a
 ``reg add``, a removed firewall rule, an expiring certificate, a deleted SQL
@@ -8,7 +10,7 @@ Agent job ...).  Drifts work through the section schemas the model files
 document, so what a drift writes is exactly what the models read.
 
 ``winsim drift HOST <name> ...`` (``cli.py``) builds one sub-command per
-registered drift from :data:`DRIFTS`; the reference in ``winsim/docs/winsim.md``
+registered drift from :func:`all_drifts`; the reference in ``winsim/docs/winsim.md``
 lists them with their arguments.  A drift that does not find its target
 fails with :class:`DriftError` naming what exists, and never creates the
 target silently (``winsim set`` is the generic escape hatch).
@@ -24,7 +26,8 @@ import typing as t
 from . import state as st
 from .spec import ensure_plugin_loader
 
-__all__ = ["DRIFTS", "Arg", "DriftError", "DriftSpec", "apply_drift", "drift", "host_now"]
+__all__ = ["DRIFTS", "Arg", "DriftError", "DriftSpec", "all_drifts", "apply_drift", "drift", "find_named", "host_now",
+           "normalize_thumbprint"]
 
 
 class DriftError(Exception):
@@ -79,6 +82,18 @@ def drift(name: str, *, help: str, section: str, args: t.Sequence[Arg] = ()
     return deco
 
 
+def all_drifts() -> dict[str, DriftSpec]:
+    """Every named drift: the ones below and the ones model files register
+    next to the models whose state they edit (``models/iis_sites.py``,
+    ``models/iis_pools.py`` ...).  Those register when their file is
+    imported, so this imports every model file first; :data:`DRIFTS` alone
+    holds only what has been imported so far."""
+    from .models import load_all
+
+    load_all()
+    return DRIFTS
+
+
 def host_now(state: dict[str, t.Any]) -> _dt.datetime:
     """The host clock: ``state["clock"]["now"]`` when pinned, else now (UTC)."""
     pinned = (state.get("clock") or {}).get("now")
@@ -89,9 +104,10 @@ def host_now(state: dict[str, t.Any]) -> _dt.datetime:
 
 def apply_drift(state: dict[str, t.Any], drift_name: str, /, **kwargs: t.Any) -> str:
     """Apply the drift named ``drift_name`` to ``state`` (in place)."""
-    spec = DRIFTS.get(drift_name)
+    drifts = all_drifts()
+    spec = drifts.get(drift_name)
     if spec is None:
-        raise DriftError(f"unknown drift {drift_name!r}; known drifts: {', '.join(sorted(DRIFTS))}")
+        raise DriftError(f"unknown drift {drift_name!r}; known drifts: {', '.join(sorted(drifts))}")
     return spec.func(state, host_now(state), **kwargs)
 
 
@@ -155,80 +171,6 @@ def run_upstream(state: dict[str, t.Any], now: _dt.datetime, fqcn: str, args: di
     return result
 
 
-def _iis(state: dict[str, t.Any]) -> dict[str, t.Any]:
-    iis = state.get("iis")
-    if not isinstance(iis, dict) or "sites" not in iis or iis.get("installed") is False:
-        raise DriftError("IIS is not installed on this host (no iis section; install feature Web-Server first)")
-    return iis
-
-
-# -- IIS ------------------------------------------------------------------------
-
-@drift("stop-site", section="iis", help="Stop an IIS site (Stop-Website).",
-       args=[Arg("name", "site name")])
-def stop_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
-    before = site.get("state")
-    site["state"] = "Stopped"
-    return f"site {key}: state {before} -> Stopped"
-
-
-@drift("start-site", section="iis", help="Start an IIS site (Start-Website).",
-       args=[Arg("name", "site name")])
-def start_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
-    before = site.get("state")
-    site["state"] = "Started"
-    return f"site {key}: state {before} -> Started"
-
-
-@drift("remove-site", section="iis", help="Delete an IIS site (Remove-Website); its files stay.",
-       args=[Arg("name", "site name")])
-def remove_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    sites = _iis(state)["sites"]
-    key, _site = _find_named(sites, name, "IIS site")
-    del sites[key]
-    return f"site {key}: removed"
-
-
-@drift("set-physical-path", section="iis", help="Point an IIS site at another folder.",
-       args=[Arg("name", "site name"), Arg("path", "new physical path")])
-def set_physical_path(state: dict[str, t.Any], now: _dt.datetime, *, name: str, path: str) -> str:
-    key, site = _find_named(_iis(state)["sites"], name, "IIS site")
-    before = site.get("physical_path")
-    site["physical_path"] = st.normpath(path, state)
-    return f"site {key}: physical_path {before} -> {site['physical_path']}"
-
-
-_BINDING_RE = re.compile(r"^(?:(?P<protocol>[a-z.]+)/)?(?P<ip>[^:]*):(?P<port>\d+):(?P<hostname>.*)$", re.IGNORECASE)
-
-
-def _binding_label(b: dict[str, t.Any]) -> str:
-    return f"{b.get('protocol')}/{b.get('ip')}:{b.get('port')}:{b.get('hostname') or ''}"
-
-
-def _select_binding(site_key: str, site: dict[str, t.Any], selector: str | None) -> dict[str, t.Any]:
-    bindings = site.get("bindings") or []
-    if not bindings:
-        raise DriftError(f"site {site_key} has no bindings")
-    if selector is None:
-        if len(bindings) != 1:
-            raise DriftError(f"site {site_key} has {len(bindings)} bindings; choose one with --binding "
-                             f"({', '.join(_binding_label(b) for b in bindings)})")
-        return bindings[0]
-    m = _BINDING_RE.match(selector)
-    if not m:
-        raise DriftError(f"--binding must look like [PROTOCOL/]IP:PORT:HOSTNAME, e.g. https/*:443:mcms.lab "
-                         f"(got {selector!r})")
-    for b in bindings:
-        if (str(b.get("ip")) == m.group("ip") and int(b.get("port", 0)) == int(m.group("port"))
-                and str(b.get("hostname") or "").lower() == m.group("hostname").lower()
-                and (m.group("protocol") is None or str(b.get("protocol")).lower() == m.group("protocol").lower())):
-            return b
-    raise DriftError(f"site {site_key} has no binding {selector} "
-                     f"(existing: {', '.join(_binding_label(b) for b in bindings)})")
-
-
 def _thumbprint(value: str) -> str:
     tp = re.sub(r"[\s:]", "", value).upper()
     if not re.fullmatch(r"[0-9A-F]{40}", tp):
@@ -236,89 +178,8 @@ def _thumbprint(value: str) -> str:
     return tp
 
 
-@drift("change-binding", section="iis",
-       help="Edit one binding of an IIS site (as in IIS Manager > Edit Site Bindings).",
-       args=[Arg("site", "site name"),
-             Arg("--binding", "the binding to edit, [PROTOCOL/]IP:PORT:HOSTNAME (needed when the site has several)",
-                 required=False),
-             Arg("--protocol", "new protocol", required=False, choices=("http", "https")),
-             Arg("--ip", "new IP address (* for all unassigned)", required=False),
-             Arg("--port", "new port", type=int, required=False),
-             Arg("--hostname", "new host header ('' for none)", required=False),
-             Arg("--certificate-hash", "new certificate thumbprint", required=False),
-             Arg("--certificate-store", "new certificate store name (My, WebHosting)", required=False),
-             Arg("--sni", "require SNI (true/false)", required=False, choices=("true", "false"))])
-def change_binding(state: dict[str, t.Any], now: _dt.datetime, *, site: str, binding: str | None = None,
-                   protocol: str | None = None, ip: str | None = None, port: int | None = None,
-                   hostname: str | None = None, certificate_hash: str | None = None,
-                   certificate_store: str | None = None, sni: str | None = None) -> str:
-    key, s = _find_named(_iis(state)["sites"], site, "IIS site")
-    b = _select_binding(key, s, binding)
-    before = _binding_label(b)
-    changes: dict[str, t.Any] = {}
-    if protocol is not None:
-        changes["protocol"] = protocol
-    if ip is not None:
-        changes["ip"] = ip
-    if port is not None:
-        if not 1 <= port <= 65535:
-            raise DriftError(f"port must be 1-65535 (got {port})")
-        changes["port"] = port
-    if hostname is not None:
-        changes["hostname"] = hostname
-    if certificate_hash is not None:
-        changes["certificate_hash"] = _thumbprint(certificate_hash) if certificate_hash else ""
-    if certificate_store is not None:
-        changes["certificate_store_name"] = certificate_store
-    if sni is not None:
-        changes["use_sni"] = sni == "true"
-    if not changes:
-        raise DriftError("change-binding needs at least one of --protocol, --ip, --port, --hostname, "
-                         "--certificate-hash, --certificate-store, --sni")
-    b.update(changes)
-    return f"site {key}: binding {before} -> {_binding_label(b)} ({', '.join(sorted(changes))})"
-
-
-@drift("remove-binding", section="iis", help="Remove one binding of an IIS site.",
-       args=[Arg("site", "site name"),
-             Arg("--binding", "the binding to remove, [PROTOCOL/]IP:PORT:HOSTNAME", required=False)])
-def remove_binding(state: dict[str, t.Any], now: _dt.datetime, *, site: str, binding: str | None = None) -> str:
-    key, s = _find_named(_iis(state)["sites"], site, "IIS site")
-    b = _select_binding(key, s, binding)
-    s["bindings"].remove(b)
-    return f"site {key}: binding {_binding_label(b)} removed"
-
-
-@drift("stop-app-pool", section="iis", help="Stop an IIS application pool (Stop-WebAppPool).",
-       args=[Arg("name", "application pool name")])
-def stop_app_pool(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, pool = _find_named(_iis(state)["app_pools"], name, "application pool")
-    before = pool.get("state")
-    pool["state"] = "Stopped"
-    return f"app pool {key}: state {before} -> Stopped"
-
-
-def _parse_scalar(value: str) -> t.Any:
-    import yaml
-
-    if value == "":
-        return ""
-    parsed = yaml.safe_load(value)
-    # 00:20:00 is a TimeSpan string in IIS, not YAML's sexagesimal integer.
-    return value if ":" in value or isinstance(parsed, _dt.date) else parsed
-
-
-@drift("set-app-pool-attribute", section="iis",
-       help="Change one attribute of an application pool (e.g. processModel.identityType).",
-       args=[Arg("name", "application pool name"), Arg("attribute", "IIS attribute path, as web_app_pool names it"),
-             Arg("value", "new value (YAML scalar: 00:20:00, true, 5 ...)")])
-def set_app_pool_attribute(state: dict[str, t.Any], now: _dt.datetime, *, name: str, attribute: str,
-                           value: str) -> str:
-    key, pool = _find_named(_iis(state)["app_pools"], name, "application pool")
-    attrs = pool.setdefault("attributes", {})
-    before = attrs.get(attribute)
-    attrs[attribute] = _parse_scalar(value)
-    return f"app pool {key}: {attribute} {before!r} -> {attrs[attribute]!r}"
+find_named = _find_named
+normalize_thumbprint = _thumbprint
 
 
 # -- files ------------------------------------------------------------------------

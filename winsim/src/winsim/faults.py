@@ -5,22 +5,26 @@ never in the state document, so injecting or clearing one never changes what
 ``--check`` compares.  The sidecar is a JSON list of objects; every object has
 ``kind`` and, for the kinds that concern one object, ``target``:
 
-==================  ===========================  ==================================================
-kind                target                       effect (who honours it)
-==================  ===========================  ==================================================
-``service_start``   service name                 starting the service fails (service models)
-``app_pool_start``  IIS application pool name    starting the pool fails (IIS models)
-``site_start``      IIS site name                starting the site fails (IIS models)
-``app_health``      IIS site name                ``/health`` answers ``status`` (default 500)
-                                                 instead of 200 (HTTP model)
-``drop_connection`` (none)                       the connection drops on the ``at``-th round trip
-                                                 counted from the injection (1 = the next one), or
-                                                 on every round trip after the ``after``-th;
-                                                 ``base`` records the host's round-trip total when
-                                                 the fault was added (runner)
-``disk_full``       drive, e.g. ``C:``           every write to the drive fails with a full disk
-                                                 (file-system helpers / models)
-==================  ===========================  ==================================================
+=======================  ============================  =======================================================
+kind                     target                        effect (who honours it)
+=======================  ============================  =======================================================
+``service_start``        service name                  starting the service fails (service models)
+``app_pool_start``       IIS application pool name     starting the pool fails (IIS models)
+``site_start``           IIS site name                 starting the site fails (IIS models)
+``app_health``           IIS site name                 ``/health`` answers ``status`` (default 500)
+                                                       instead of 200 (HTTP model)
+``unhealthy_release``    release version (``1.5.0``)   ``/health`` of the ASP.NET Core app answers ``503``
+                                                       ``Unhealthy`` while it serves that version (HTTP model)
+``app_start_failure``    release version               that version fails to start: ANCM ``500.30``
+                                                       (in-process) / ``502.5`` (out-of-process) (HTTP model)
+``drop_connection``      (none)                        the connection drops on the ``at``-th round trip
+                                                       counted from the injection (1 = the next one), or
+                                                       on every round trip after the ``after``-th;
+                                                       ``base`` records the host's round-trip total when
+                                                       the fault was added (runner)
+``disk_full``            drive, e.g. ``C:``            every write to the drive fails with a full disk
+                                                       (file-system helpers / models)
+=======================  ============================  =======================================================
 
 The start faults take an optional ``message``: the error text the failed
 start reports instead of the real default (``service_start``, ``app_pool_start``,
@@ -58,6 +62,10 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("app_pool_start", "application pool name", "starting the IIS application pool fails"),
     FaultKind("site_start", "site name", "starting the IIS site fails"),
     FaultKind("app_health", "site name", "the site's /health answers HTTP STATUS (--status, default 500)"),
+    FaultKind("unhealthy_release", "release version", "the ASP.NET Core app's /health answers 503 Unhealthy "
+              "while it serves that version (other versions stay healthy)"),
+    FaultKind("app_start_failure", "release version", "that version of the ASP.NET Core app fails to start "
+              "(ANCM 500.30 in-process, 502.5 out-of-process)"),
     FaultKind("drop_connection", None, "the connection drops on the Nth round trip from now (--at N), or on "
               "every round trip after the Nth (--after N)", needs_at=True),
     FaultKind("disk_full", "drive (C:, D: ...)", "writes to the drive fail: the disk is full"),

@@ -90,6 +90,25 @@ class Lab:
             yield state
             store.save_state(state)
 
+    def faults(self, host: str) -> list[dict[str, t.Any]]:
+        """The faults injected into ``host`` (its ``<host>.faults.json``
+        sidecar): what a request *served* by that host honours."""
+        path = self.state_dir / f"{host}.faults.json"
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return []
+        return [f for f in doc if isinstance(f, dict)] if isinstance(doc, list) else []
+
+    def runtime_doc(self, host: str, name: str) -> dict[str, t.Any]:
+        """Read-only: a runtime document of ``host`` (see
+        :meth:`HostRuntime.load_doc`), ``{}`` when it has none."""
+        try:
+            doc = json.loads((self.state_dir / f"{host}.d" / f"{name}.json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
 
 class HostRuntime:
     """Temp directories, transferred files and async job results of one host."""
@@ -183,6 +202,28 @@ class HostRuntime:
             else:
                 return False
             return True
+
+    # -- runtime documents (processes, not configuration) ---------------------------------
+    def load_doc(self, name: str) -> dict[str, t.Any]:
+        """A JSON document of the host's runtime, e.g. ``iis_workers`` (which
+        release each IIS worker process has loaded): real on the host, not
+        configuration, so not in the state document.  ``{}`` when absent."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise SimulatorError(f"winsim: invalid runtime document name {name!r}")
+        try:
+            doc = json.loads((self.store.data_dir / f"{name}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def save_doc(self, name: str, doc: dict[str, t.Any]) -> None:
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise SimulatorError(f"winsim: invalid runtime document name {name!r}")
+        self.store.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.store.data_dir / f"{name}.json"
+        tmp = path.with_name(path.name + ".new")
+        tmp.write_bytes(canonical_json(doc))
+        os.replace(tmp, path)
 
     # -- async jobs --------------------------------------------------------------------
     def _async_path(self, async_dir: str, jid: str) -> Path:

@@ -54,6 +54,15 @@ def test_every_drift_is_documented() -> None:
     assert all(spec.help and spec.section for spec in drift.DRIFTS.values())
 
 
+@pytest.mark.parametrize(("name", "module"), [
+    ("stop-site", "winsim.models.iis_sites"), ("change-binding", "winsim.models.iis_sites"),
+    ("stop-app-pool", "winsim.models.iis_pools"), ("set-app-pool-attribute", "winsim.models.iis_pools"),
+    ("remove-file", "winsim.drift"),
+])
+def test_drifts_are_registered_beside_the_models_they_mirror(name: str, module: str) -> None:
+    assert drift.all_drifts()[name].func.__module__ == module
+
+
 def test_unknown_drift_fails() -> None:
     with pytest.raises(DriftError, match="unknown drift 'nope'"):
         apply_drift(_fresh(), "nope")

@@ -12,7 +12,7 @@ import pytest
 from iis_ad_support import WHEN, fresh, iis_host, rhythm, run
 
 from winsim import state as st
-from winsim.models import iis
+from winsim.models import iis, iis_sites
 from winsim.models._base import MODELS
 
 POOL = "microsoft.iis.web_app_pool"
@@ -100,7 +100,7 @@ def test_baseline_default_web_site() -> None:
     assert site["state"] == "Started"
     assert site["physical_path"] == "%SystemDrive%\\inetpub\\wwwroot"
     assert site["application_pool"] == "DefaultAppPool"
-    assert [iis._binding_info(b) for b in site["bindings"]] == ["*:80:"]
+    assert [iis_sites._binding_info(b) for b in site["bindings"]] == ["*:80:"]
     assert site["bindings"][0]["protocol"] == "http"
 
 
@@ -344,7 +344,7 @@ def test_site_create_rhythm(host: dict[str, t.Any]) -> None:
     assert site["id"] == 2
     assert site["state"] == "Started"
     assert site["application_pool"] == "mcms"
-    assert [iis._binding_info(b) for b in site["bindings"]] == ["*:8080:mcms.example.internal"]
+    assert [iis_sites._binding_info(b) for b in site["bindings"]] == ["*:8080:mcms.example.internal"]
     assert set(apply.result) == {"changed"}
 
 
@@ -387,13 +387,13 @@ def test_site_physical_path_compares_full_name(host: dict[str, t.Any]) -> None:
 ])
 def test_site_binding_semantics(host: dict[str, t.Any], bindings: dict[str, t.Any], expected: list[str]) -> None:
     site = host["iis"]["sites"]["Default Web Site"]
-    before = [iis._binding_info(b) for b in site["bindings"]]
+    before = [iis_sites._binding_info(b) for b in site["bindings"]]
     check = run(SITE, host, check=True, name="Default Web Site", bindings=bindings)
     assert check.untouched
     assert check.changed is (before != expected)
     apply = run(SITE, host, name="Default Web Site", bindings=bindings)
     assert apply.changed is (before != expected)
-    assert [iis._binding_info(b) for b in site["bindings"]] == expected
+    assert [iis_sites._binding_info(b) for b in site["bindings"]] == expected
     assert not run(SITE, host, name="Default Web Site", bindings=bindings).changed
 
 

@@ -26,6 +26,7 @@ import zipfile
 
 from .. import state as st
 from . import _winfs as fs
+from . import iis_worker
 from ._base import ModuleContext, SimulatorError, model
 
 _UPSTREAM = "community.windows 3.3.0"
@@ -54,7 +55,13 @@ def _extract(ctx: ModuleContext, dest: str, members: list[tuple[str, bytes | Non
                 st.make_dirs(ctx.state, entry_dir, st.iso(ctx.now()))
             ctx.changed()
         if data is not None and not ctx.check_mode:
+            locked = iis_worker.locked_for(ctx, target)
+            if locked is not None:  # ExtractToFile opens the target for writing: ERROR_SHARING_VIOLATION
+                ctx.fail(f"Error unzipping '{src}' to '{dest}'!. Method: System.IO.Compression.ZipFile, Exception: "
+                         f"Exception calling \"ExtractToFile\" with \"3\" argument(s): "
+                         f"\"{iis_worker.LOCKED_TEXT.format(locked)}\"")
             item = fs.write_bytes(ctx, target, data)
+            iis_worker.note_written(ctx.runtime, target)
             if when is not None:
                 item["modified"] = st.iso(when)
         ctx.changed()

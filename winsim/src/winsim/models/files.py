@@ -29,6 +29,7 @@ import typing as t
 
 from .. import state as st
 from . import _winfs as fs
+from . import iis_worker
 from ._base import ModuleContext, model
 
 _UPSTREAM = "ansible.windows 3.8.0"
@@ -101,6 +102,7 @@ def win_file(ctx: ModuleContext) -> dict[str, t.Any]:
                     fs.write_bytes(ctx, path, b"")
                 except st.DiskFull:
                     fs.unhandled(ctx, fs.disk_full_message())
+                iis_worker.note_written(ctx.runtime, path)
             ctx.changed()
             _apply_timestamps(ctx, path, mtime, atime)
         item = st.get_item(ctx.state, path)
@@ -108,6 +110,9 @@ def win_file(ctx: ModuleContext) -> dict[str, t.Any]:
     if item is not None:
         if state == "absent":
             if not ctx.check_mode:
+                locked = iis_worker.locked_for(ctx, path)
+                if locked is not None:  # Remove-File's catch around Remove-Item (win_file.ps1)
+                    ctx.fail(f"Failed to delete {locked}: {iis_worker.LOCKED_TEXT.format(locked)}")
                 st.remove(ctx.state, path)
             ctx.changed()
         elif state == "directory" and item["type"] != "directory":

@@ -4,8 +4,9 @@ Downloads go through the lab's simulated HTTP (:func:`.http.send`): the
 internal artifact server (``state["packages"]``: ``artifact_hosts`` and
 ``internal_urls``, see ``models/packages.py`` — the offline source of the
 Hosting Bundle and other installers), ``file://`` paths on the host, and
-files served by the IIS sites of lab hosts.  Nothing on the internet is
-reachable (``The remote name could not be resolved``).
+files served by the IIS sites of lab hosts, reached through the lab's DNS
+(``http.resolve``).  Nothing on the internet is reachable (``The remote
+name could not be resolved``); https checks the calling host's trust.
 
 Fidelity notes, from ``win_get_url.ps1``:
 

@@ -2,19 +2,35 @@
 
 :func:`send` is the simulated ``HttpWebRequest.GetResponse()`` used by
 ``win_uri`` and ``win_get_url`` (``models/get_url.py``).  It answers from
-the *state* of the host that owns the URL; nothing here keeps state.
+the *state* of the host that owns the URL; the only thing it records is
+which release an IIS worker has loaded (``models/iis_worker.py``, in the
+host's runtime, never in the state).
 
-Which host answers (name resolution of the offline lab):
+Which host answers (:func:`resolve`; ``winsim/docs/http-dns-and-apps.md``):
 
 1. ``file://`` URLs read ``state["files"]`` of the calling host.
 2. Internal artifact hosts (``state["packages"]["artifact_hosts"]``, see
-   ``models/packages.py``) answer from the artifact catalogue.
-3. ``localhost``, ``127.0.0.1``, ``::1``, the host's own name, FQDN and IP
-   addresses, and any host name bound by one of the host's own IIS sites
-   (as if DNS or a load balancer pointed it here) reach the calling host.
-4. Another lab host (``ctx.runtime.lab``: its inventory name, computer
-   name, FQDN or IP address) answers from its saved state.
-5. Anything else: ``The remote name could not be resolved``.
+   ``models/packages.py``) answer from the artifact catalogue; over https
+   the caller must trust the artifact CA when the lab declaration says
+   ``artifacts.require_trust`` (:func:`artifact_tls_error`).
+3. ``localhost``, ``127.0.0.1``, ``::1`` and the host's own computer name,
+   FQDN and IP addresses reach the calling host.
+4. An IP address reaches the lab host that has it; any other address does
+   not answer (``Unable to connect to the remote server``, or ``The
+   operation has timed out`` when the request's timeout is shorter than
+   the TCP connect timeout).
+5. A name in the lab's DNS table (``lab.json`` ``dns.records``; a
+   single-label name is tried with the domain suffix too) goes where the
+   record points: a lab host (inventory name, computer name or FQDN) or an
+   address (as in 4).
+6. A lab host's computer name and FQDN (registered by the host itself).
+7. Legacy, transitional (``dns.host_sites_resolve_locally``, on when there
+   is no lab declaration): a name bound by one of the calling host's own
+   sites reaches it, then lab inventory names, then names bound by another
+   lab host's sites.
+8. Anything else: ``The remote name could not be resolved: '<name>'``
+   (``HttpWebRequest`` on .NET Framework, as ``win_uri``/``win_get_url``
+   run under Windows PowerShell 5.1).
 
 How IIS answers (Windows Server 2022, IIS 10 + HTTP.sys):
 
@@ -32,7 +48,8 @@ How IIS answers (Windows Server 2022, IIS 10 + HTTP.sys):
   host name (SAN DNS names, wildcards, else CN), or the request fails with
   ``Could not establish trust relationship for the SSL/TLS secure channel``.
 * A stopped application pool answers ``503``; a ``app_health`` fault whose
-  target is the site name answers ``500`` on every path.
+  target is the site name answers ``500`` on every path.  Faults are those
+  of the host that *serves* the request.
 * Anonymous requests to a path where anonymous authentication is off and
   Windows authentication on get ``401`` with ``WWW-Authenticate``
   (``Negotiate``, ``NTLM``); ``use_default_credential`` or credentials pass.
@@ -56,11 +73,20 @@ The ASP.NET Core application convention (what the app role deploys):
   or, failing that, ``Version`` of ``appsettings.json``.  The environment is
   the ``ASPNETCORE_ENVIRONMENT`` ``<environmentVariable>`` of web.config
   (default ``Production``).
+* The application pool's identity must read ``web.config`` (the
+  folder's effective ACL): else ``500.19`` (``Cannot read configuration
+  file due to insufficient permissions``).
 * ``app_offline.htm`` in the physical path: ``503`` with its content.
+* The worker loads the app at its first request and serves that snapshot
+  until a recycle, restart, physical-path change or app_offline cycle
+  (``models/iis_worker.py``, which also locks the loaded DLLs).
 * ``GET /health`` → ``200`` ``{"status":"Healthy","version":...}``
-  (``application/json; charset=utf-8``); ``/swagger/index.html`` → ``200``
-  unless the environment is ``Production``; files under ``wwwroot`` are
-  served; anything else ``404``.
+  (``application/json; charset=utf-8``), or ``503``
+  ``{"status":"Unhealthy",...}`` under an ``unhealthy_release`` fault for
+  the loaded version; an ``app_start_failure`` fault for the version
+  answers ANCM ``500.30`` (in-process) / ``502.5`` (out-of-process).
+  ``/swagger/index.html`` → ``200`` unless the environment is
+  ``Production``; files under ``wwwroot`` are served; anything else ``404``.
 * Without an ASP.NET Core app, the static file handler serves files whose
   extension has a ``mimeMap`` (else 404), default documents, ``403`` for a
   directory without one (directory browsing off).
@@ -82,8 +108,8 @@ import xml.etree.ElementTree as ET
 
 from .. import state as st
 from . import _winfs as fs
-from . import certificates, features, iis, packages, services
-from ._base import ModuleContext, model
+from . import certificates, features, iis, iis_worker, packages, services
+from ._base import Faults, ModuleContext, model
 
 _UPSTREAM = "ansible.windows 3.8.0"
 
@@ -161,24 +187,149 @@ def _bound_names(state: dict[str, t.Any]) -> set[str]:
     return out
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+NAME_NOT_RESOLVED = "The remote name could not be resolved: '{}'"
+TIMED_OUT = "The operation has timed out"
+TCP_CONNECT_TIMEOUT = 21
+"""Seconds Windows' TCP stack takes to give up a connect nobody answers (3
+SYN attempts: 3 + 6 + 12 s); a request whose timeout is shorter times out
+first."""
+
+
+def lab_spec(ctx: ModuleContext) -> dict[str, t.Any] | None:
+    """The lab declaration (``<state_dir>/_lab/lab.json``, ``runtime.Lab.spec``),
+    or ``None``: no declaration, every legacy convenience stays on."""
+    lab = getattr(ctx.runtime, "lab", None)
+    spec = getattr(lab, "spec", None) if lab is not None else None
+    return spec if isinstance(spec, dict) else None
+
+
+def dns_records(spec: dict[str, t.Any] | None) -> dict[str, str]:
+    """``dns.records`` of the lab declaration, keys lower-case."""
+    records = ((spec or {}).get("dns") or {}).get("records") or {}
+    return {str(k).lower().rstrip("."): str(v) for k, v in records.items()} if isinstance(records, dict) else {}
+
+
+def host_sites_resolve_locally(spec: dict[str, t.Any] | None) -> bool:
+    """Legacy, transitional (until issue 8): any host name bound on a lab
+    host's IIS sites resolves to that host, and inventory names resolve.
+    On without a lab declaration; with one, only when it says
+    ``dns.host_sites_resolve_locally: true``."""
+    if spec is None:
+        return True
+    return bool((spec.get("dns") or {}).get("host_sites_resolve_locally", False))
+
+
+def artifacts_require_trust(spec: dict[str, t.Any] | None) -> bool:
+    """Whether https calls to the internal artifact server check its
+    certificate: off without a lab declaration (today's web tier), on with
+    one unless it says ``artifacts.require_trust: false``."""
+    if spec is None:
+        return False
+    return bool((spec.get("artifacts") or {}).get("require_trust", True))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _unreachable(ctx: ModuleContext) -> WebError:
+    """A TCP connect to an address nothing answers on (e.g. a load-balancer
+    VIP outside the lab): ``HttpWebRequest`` reports the socket timeout as
+    ``Unable to connect to the remote server`` unless its own ``Timeout``
+    (``url_timeout``/``timeout``, default 30 s) runs out first."""
+    timeout = ctx.params.get("url_timeout", ctx.params.get("timeout"))
+    if isinstance(timeout, int) and 0 < timeout < TCP_CONNECT_TIMEOUT:
+        return WebError(TIMED_OUT)
+    return WebError(UNABLE_TO_CONNECT)
+
+
+def _is_self(ctx: ModuleContext, other: dict[str, t.Any]) -> bool:
+    return str(other.get("host", {}).get("hostname", "")).lower() == \
+        str(ctx.state.get("host", {}).get("hostname", "")).lower()
+
+
+def _lab_hosts(ctx: ModuleContext) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
+    lab = getattr(ctx.runtime, "lab", None)
+    if lab is None:
+        return
+    for name in lab.hosts():
+        other = lab.state(name)
+        if other is not None:
+            yield name, other
+
+
+def _by_address(ctx: ModuleContext, spec: dict[str, t.Any] | None, address: str
+                ) -> tuple[str | None, dict[str, t.Any]] | None:
+    if address in _names_of(ctx.state):
+        return None, ctx.state
+    declared = (spec or {}).get("hosts") or {}
+    for name, other in _lab_hosts(ctx):
+        addr = str((declared.get(name) or {}).get("address") or "").lower()
+        if address == addr or address in _names_of(other):
+            return (None, ctx.state) if _is_self(ctx, other) else (name, other)
+    return None
+
+
+def resolve(ctx: ModuleContext, host: str) -> tuple[str | None, dict[str, t.Any]]:
+    """Resolve ``host`` the way the calling host's resolver would, to
+    (lab inventory name or ``None`` for the calling host, that host's state).
+    Raises :class:`WebError` with the ``WebException`` text when the name
+    does not resolve or the address does not answer.  See
+    ``winsim/docs/http-dns-and-apps.md``."""
+    h = host.lower().strip("[]").rstrip(".")
+    if h in LOOPBACK or h in _names_of(ctx.state):
+        return None, ctx.state
+    spec = lab_spec(ctx)
+    if _is_ip(h):
+        found = _by_address(ctx, spec, h)
+        if found is None:
+            raise _unreachable(ctx)
+        return found
+    records = dns_records(spec)
+    domain = str(((spec or {}).get("domain") or {}).get("dns_name") or "").lower()
+    record = records.get(h)
+    if record is None and "." not in h and domain:
+        record = records.get(f"{h}.{domain}")  # the primary DNS suffix is appended to a single-label name
+    if record is not None:
+        target = record.lower()
+        if _is_ip(target):
+            found = _by_address(ctx, spec, target)
+            if found is None:
+                raise _unreachable(ctx)
+            return found
+        for name, other in _lab_hosts(ctx):
+            if target in (name.lower(), *_names_of(other)):
+                return (None, ctx.state) if _is_self(ctx, other) else (name, other)
+        raise WebError(NAME_NOT_RESOLVED.format(host))
+    legacy = host_sites_resolve_locally(spec)
+    if legacy and h in _bound_names(ctx.state):
+        return None, ctx.state
+    for name, other in _lab_hosts(ctx):
+        if _is_self(ctx, other):
+            continue
+        # A lab host's computer name and FQDN are registered in the lab DNS
+        # (dynamic update); inventory names only in the legacy mode.
+        if h in _names_of(other) or h == str(other.get("host", {}).get("hostname", "")).lower() or (
+                legacy and (h == name.lower() or h.split(".")[0] == name.lower())):
+            return name, other
+    if legacy:
+        for name, other in _lab_hosts(ctx):
+            if not _is_self(ctx, other) and h in _bound_names(other):
+                return name, other
+    raise WebError(NAME_NOT_RESOLVED.format(host))
+
+
 def resolve_host(ctx: ModuleContext, host: str) -> dict[str, t.Any] | None:
     """The state of the lab host that answers for ``host`` (None: unknown)."""
-    h = host.lower().strip("[]")
-    if h in ("localhost", "127.0.0.1", "::1") or h in _names_of(ctx.state) or h in _bound_names(ctx.state):
-        return ctx.state
-    lab = getattr(ctx.runtime, "lab", None)
-    if lab is not None:
-        for name in lab.hosts():
-            other = lab.state(name)
-            if other is None or other.get("host", {}).get("hostname") == ctx.state["host"]["hostname"]:
-                continue
-            if h == name.lower() or h.split(".")[0] == name.lower() or h in _names_of(other):
-                return other
-        for name in lab.hosts():
-            other = lab.state(name)
-            if other is not None and h in _bound_names(other):
-                return other
-    return None
+    try:
+        return resolve(ctx, host)[1]
+    except WebError:
+        return None
 
 
 # -- applicationHost.config / web.config --------------------------------------------
@@ -306,6 +457,29 @@ def _trusted(client: dict[str, t.Any], server: dict[str, t.Any], entry: dict[str
     return False
 
 
+def artifact_trusted(client: dict[str, t.Any]) -> bool:
+    """The calling host trusts the artifact server's chain: the lab's
+    artifact CA (or the server certificate itself) is in its
+    ``LocalMachine\\Root``, compared by thumbprint."""
+    roots = certificates.store_certificates(client, "LocalMachine", "Root")
+    wanted = {packages.artifact_ca_certificate()["thumbprint"], packages.artifact_server_certificate()["thumbprint"]}
+    return any(str(tp).upper() in wanted for tp in roots)
+
+
+def artifact_tls_error(ctx: ModuleContext, host: str) -> str | None:
+    """The ``WebException`` text of an https call from ``ctx``'s host to the
+    internal artifact server, or ``None`` when the handshake succeeds.  Only
+    checked when the lab declaration asks for it (``artifacts.require_trust``);
+    callers skip it when ``validate_certs`` is false."""
+    if not artifacts_require_trust(lab_spec(ctx)):
+        return None
+    entry = packages.artifact_server_certificate()
+    if not certificates.is_time_valid(entry, ctx.now()) or not _host_matches(entry, host) \
+            or not artifact_trusted(ctx.state):
+        return TRUST_FAILED
+    return None
+
+
 # -- serving ----------------------------------------------------------------------------
 
 def _http_date(when: _dt.datetime) -> str:
@@ -371,12 +545,27 @@ def _app_info(server: dict[str, t.Any], root: str, apphost: ET.Element | None) -
     if apphost is not None:
         modules = apphost.findall("./system.webServer/globalModules/add")
         ancm = any(m.get("name") == "AspNetCoreModuleV2" for m in modules)
+    hosting = (anc.get("hostingModel") or "inprocess").lower()
     return {"target": target, "binary_present": bool(target) and st.exists(server, root + "\\" + target),
-            "environment": env, "version": version, "ancm": ancm, "config": cfg}
+            "environment": env, "version": version, "ancm": ancm, "config": cfg, "hosting_model": hosting}
 
 
-def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: urllib.parse.SplitResult
-           ) -> Response:
+def _server_faults(ctx: ModuleContext, server_name: str | None) -> Faults:
+    """The faults of the host that serves the request (the caller's own
+    when it calls itself)."""
+    if server_name is None:
+        return ctx.faults
+    lab = getattr(ctx.runtime, "lab", None)
+    reader = getattr(lab, "faults", None)
+    return Faults(reader(server_name) if callable(reader) else [])
+
+
+def _release_fault(faults: Faults, kind: str, version: str | None) -> dict[str, t.Any] | None:
+    return faults.find(kind, version) if version else None
+
+
+def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: urllib.parse.SplitResult,
+           server_name: str | None = None) -> Response:
     scheme = parsed.scheme.lower()
     host = parsed.hostname or ""
     port = parsed.port or (443 if scheme == "https" else 80)
@@ -450,7 +639,8 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
     if scheme == "http" and hsts.get("redirectHttpToHttps", "false").lower() == "true":
         target = urllib.parse.urlunsplit(("https", parsed.netloc.split(":")[0], parsed.path, parsed.query, ""))
         return respond(301, b"", "text/html; charset=UTF-8", [("Location", target)])
-    if ctx.faults.find("app_health", site["name"]):
+    faults = _server_faults(ctx, server_name)
+    if faults.find("app_health", site["name"]):
         return respond(500, b"", "text/html")
 
     auth = iis.effective_authentication(server, site["name"], path)
@@ -462,15 +652,44 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
         return respond(401, _iis_error(401, "Unauthorized: Access is denied due to invalid credentials."),
                        "text/html", extra)
 
-    app = _app_info(server, app_root, apphost)
+    own = server is ctx.state
+    writable = own and not ctx.check_mode
+    if own:
+        workers = iis_worker.host_workers(ctx.runtime)
+    else:
+        reader = getattr(getattr(ctx.runtime, "lab", None), "runtime_doc", None)
+        workers = reader(server_name, iis_worker.DOC) if callable(reader) and server_name else {}
+    identity = iis_worker.pool_identity(pool)
+    config_path = app_root + "\\web.config" if webcfg is not None else app_root
+    if st.exists(server, app_root) and not iis_worker.identity_can_read(server, identity, config_path):
+        return respond(500, _config_error(config_path), "text/html")
     rel = path[len(resolved["application"].rstrip("/")):] if resolved["application"] != "/" else path
     rel_l = rel.lower().rstrip("/") or "/"
+    key = iis_worker.app_key(site["name"], resolved["application"])
     if st.exists(server, app_root + "\\app_offline.htm"):
+        if writable and workers:
+            iis_worker.unload_root(workers, app_root)
+            iis_worker.save_workers(ctx.runtime, workers)
         return respond(503, st.read_file(server, app_root + "\\app_offline.htm"), "text/html")
+    app = _app_info(server, app_root, apphost)
     if app is not None:
-        if not app["ancm"] or not app["binary_present"]:
-            return respond(500, _iis_error(500, "Internal Server Error"), "text/html")
+        loaded = iis_worker.loaded_app(server, workers, pool["name"], key)
+        if loaded is None:
+            if not app["ancm"] or not app["binary_present"]:
+                return respond(500, _iis_error(500, "Internal Server Error"), "text/html")
+            if _release_fault(faults, "app_start_failure", app["version"]):
+                return respond(*_ancm_start_failure(app["hosting_model"]), "text/html")
+            loaded = {"site": site["name"], "application": resolved["application"], "physical_path": app_root,
+                      "version": app["version"], "environment": app["environment"], "target": app["target"],
+                      "hosting_model": app["hosting_model"]}
+            if writable and ctx.runtime is not None:
+                iis_worker.load(server, workers, pool["name"], key, loaded, st.iso(now))
+                iis_worker.save_workers(ctx.runtime, workers)
+        app = dict(app, version=loaded.get("version"), environment=loaded.get("environment") or "Production")
         if rel_l == "/health" and req.method in ("GET", "HEAD"):
+            if _release_fault(faults, "unhealthy_release", app["version"]):
+                body = json.dumps({"status": "Unhealthy", "version": app["version"]}, separators=(",", ":")).encode()
+                return respond(503, body, "application/json; charset=utf-8")
             body = json.dumps({"status": "Healthy", "version": app["version"]}, separators=(",", ":")).encode()
             return respond(200, body, "application/json; charset=utf-8")
         if rel_l == "/swagger/index.html" and app["environment"].lower() != "production":
@@ -514,6 +733,27 @@ def _guess_type(path: str) -> str:
             "json": "application/json", "png": "image/png", "svg": "image/svg+xml"}.get(ext, "application/octet-stream")
 
 
+def _config_error(path: str) -> bytes:
+    """IIS 500.19 for a configuration file the worker identity cannot read."""
+    return ("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\r\n<html><head><title>IIS 10.0 Detailed "
+            "Error - 500.19 - Internal Server Error</title></head><body><h3>HTTP Error 500.19 - Internal Server "
+            "Error</h3><h4>The requested page cannot be accessed because the related configuration data for the page "
+            "is invalid.</h4><ul><li>Error Code: 0x80070005</li><li>Config Error: Cannot read configuration file due "
+            f"to insufficient permissions</li><li>Config File: \\\\?\\{path}</li></ul></body></html>").encode()
+
+
+def _ancm_start_failure(hosting_model: str) -> tuple[int, bytes]:
+    """ANCM's answer when the app does not start: 500.30 in-process,
+    502.5 out-of-process."""
+    if hosting_model == "outofprocess":
+        title = "HTTP Error 502.5 - ANCM Out-Of-Process Startup Failure"
+        return 502, (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+                     "<h2>Common solutions to this issue:</h2></body></html>").encode()
+    title = "HTTP Error 500.30 - ASP.NET Core app failed to start"
+    return 500, (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+                 "<h2>Common solutions to this issue:</h2><p>The app failed to start</p></body></html>").encode()
+
+
 def _iis_error(status: int, text: str) -> bytes:
     return (f"<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\r\n<html><head><title>{status} - {text}"
             f"</title></head><body><h1>Server Error</h1><h2>{status} - {text}</h2></body></html>").encode()
@@ -551,6 +791,10 @@ def _send_once(ctx: ModuleContext, req: Request) -> Response:
     host = parsed.hostname or ""
     pkgs = ctx.state.get("packages") or {}
     if host.lower() in [h.lower() for h in pkgs.get("artifact_hosts", [])]:
+        if scheme == "https" and req.validate_certs:
+            error = artifact_tls_error(ctx, host)
+            if error:
+                raise WebError(error)
         code, info, data = packages.artifact(ctx.state, req.url)
         if code is None:
             raise WebError(info)
@@ -560,10 +804,8 @@ def _send_once(ctx: ModuleContext, req: Request) -> Response:
         if code == 200:
             hdrs.insert(1, ("Last-Modified", _http_date(st.parse_iso(st.INSTALLED_AT))))
         return Response(code, hdrs, b"" if req.method == "HEAD" else body, req.url, req.method)
-    server = resolve_host(ctx, host)
-    if server is None:
-        raise WebError(f"The remote name could not be resolved: '{host}'")
-    return _serve(ctx, server, req, parsed)
+    server_name, server = resolve(ctx, host)
+    return _serve(ctx, server, req, parsed, server_name)
 
 
 # -- win_uri -------------------------------------------------------------------------

@@ -18,7 +18,12 @@ State section ``state["packages"]``::
      "internal_urls": {URL: KEY}}                          # what that server serves
 
 The lab is offline: a URL is only reachable when its host is an internal
-artifact host; a path the server does not serve answers 404.  A local path
+artifact host; a path the server does not serve answers 404.  Over https
+the server presents a certificate of the lab's artifact CA
+(:data:`ARTIFACT_SERVER_DER`, published at :data:`ARTIFACT_CA_URL`); when
+the lab declaration sets ``artifacts.require_trust`` the calling host must
+have that CA in ``LocalMachine\\Root`` (``models/http.py``
+``artifact_tls_error``; ``validate_certs: false`` skips the check).  A local path
 must exist on the host (``win_copy`` puts it in ``state["files"]``); its file
 name (or SHA-1) says which catalogue installer it is.  Running an installer
 winsim does not know fails loudly (a :class:`SimulatorError`), never silently.
@@ -33,6 +38,7 @@ must be repaired or reinstalled).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import typing as t
@@ -68,6 +74,45 @@ def hosting_bundle(version: str) -> dict[str, t.Any]:
     }
 
 
+# -- the artifact server's PKI ----------------------------------------------------------
+# The internal artifact server answers https with a certificate issued by the
+# lab's artifact CA.  Only the two public certificates exist (winsim never
+# needs the server's private key): fixed DER, so every process and every
+# host sees the same thumbprints.  The CA certificate is published on the
+# server itself, over http, at ARTIFACT_CA_URL (as an AIA/CDP location would).
+ARTIFACT_CA_DER = base64.b64decode(
+    "MIIBnzCCAUWgAwIBAgIGGis8TV5vMAoGCCqGSM49BAMCMDMxHjAcBgNVBAMMFU1DTVMgTGFiIEFydGlmYWN0cyBDQTERMA8GA1UE"
+    "CgwITUNNUyBMYWIwHhcNMjUwMTAxMDAwMDAwWhcNNDUwMTAxMDAwMDAwWjAzMR4wHAYDVQQDDBVNQ01TIExhYiBBcnRpZmFjdHMg"
+    "Q0ExETAPBgNVBAoMCE1DTVMgTGFiMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEe+gEl4+mzdOQssCqXxeOmseKEwGP5VgSjDSG"
+    "ygO92xnzSsJkree+Wv9MAqNx/LcJQMfNVEIQGhtF1AqHl0vMpaNFMEMwEgYDVR0TAQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMC"
+    "AQYwHQYDVR0OBBYEFBIKkx60UEgJHMy5KUtGA8X325ImMAoGCCqGSM49BAMCA0gAMEUCICpYDVOTm19d8B2S3UGvBrzpsXn9Ay8p"
+    "7CCiKleTJvtoAiEA+ZyTK3/SPsdXbz+0Hl7thdP3etfqtIgaFVHH6QtsCFI="
+)
+ARTIFACT_SERVER_DER = base64.b64decode(
+    "MIIBtDCCAVmgAwIBAgIGKzxNXm9wMAoGCCqGSM49BAMCMDMxHjAcBgNVBAMMFU1DTVMgTGFiIEFydGlmYWN0cyBDQTERMA8GA1UE"
+    "CgwITUNNUyBMYWIwHhcNMjUwMTAxMDAwMDAwWhcNNDQxMjMxMDAwMDAwWjAiMSAwHgYDVQQDDBdhcnRpZmFjdHMubWNtcy5pbnRl"
+    "cm5hbDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMj8ZUEn3fkydCkzE/TVi+hg76IQ914kH+JJLRJ9oMk1RoLiWkDCFtyZOAob"
+    "k17j2VcTwxZv3g+LX+WwllDO8JujajBoMAwGA1UdEwEB/wQCMAAwIgYDVR0RBBswGYIXYXJ0aWZhY3RzLm1jbXMuaW50ZXJuYWww"
+    "EwYDVR0lBAwwCgYIKwYBBQUHAwEwHwYDVR0jBBgwFoAUEgqTHrRQSAkczLkpS0YDxffbkiYwCgYIKoZIzj0EAwIDSQAwRgIhAOoW"
+    "ICTRyuPRlpQl/G8XM1IGQahWKKHPysTXrHpJPuZ9AiEAn8CRUNSGr5mRbRBV4gfkU+Me8VCE2dJ+6KDFp3Aqkn4="
+)
+ARTIFACT_CA_PATH = "/pki/mcms-lab-artifacts-ca.cer"
+ARTIFACT_CA_URL = f"http://{ARTIFACT_HOST}{ARTIFACT_CA_PATH}"
+
+
+def artifact_server_certificate() -> dict[str, t.Any]:
+    """The store-entry view of the certificate the artifact server presents."""
+    from .certificates import entry_from_der
+
+    return entry_from_der(ARTIFACT_SERVER_DER)
+
+
+def artifact_ca_certificate() -> dict[str, t.Any]:
+    from .certificates import entry_from_der
+
+    return entry_from_der(ARTIFACT_CA_DER)
+
+
 @section("packages")
 def _fresh_packages() -> dict[str, t.Any]:
     catalogue = {f"dotnet-hosting-{v}": hosting_bundle(v) for v in ("8.0.10", "8.0.11", "8.0.12")}
@@ -95,6 +140,8 @@ def artifact(state: dict[str, t.Any], url: str) -> tuple[int | None, str, bytes 
     host = (parsed.hostname or "").lower()
     if host not in [h.lower() for h in pkgs.get("artifact_hosts", [])]:
         return None, f"The remote name could not be resolved: '{parsed.hostname}'", None
+    if parsed.path.lower() == ARTIFACT_CA_PATH:
+        return 200, ARTIFACT_CA_PATH.rsplit("/", 1)[-1], ARTIFACT_CA_DER
     for known, key in pkgs.get("internal_urls", {}).items():
         if known.lower() == url.lower():
             entry = pkgs["catalogue"][key]
@@ -255,6 +302,13 @@ def win_package(ctx: ModuleContext) -> dict[str, t.Any]:
 
     def download() -> None:
         nonlocal entry, content, local_path
+        if path.lower().startswith("https:") and p.get("validate_certs", True):
+            from .http import artifact_tls_error
+
+            error = artifact_tls_error(ctx, urllib.parse.urlsplit(path).hostname or "")
+            if error:
+                ctx.fail('Unhandled exception while executing module: Exception calling "GetResponse" with "0" '
+                         f'argument(s): "{error}"')
         code, info, data = artifact(state, path)
         if code is None:
             ctx.fail('Unhandled exception while executing module: Exception calling "GetResponse" with "0" '

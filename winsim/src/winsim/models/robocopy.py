@@ -24,6 +24,7 @@ import typing as t
 
 from .. import state as st
 from . import _winfs as fs
+from . import iis_worker
 from ._base import ModuleContext, model
 
 _UPSTREAM = "community.windows 3.3.0"
@@ -212,6 +213,15 @@ def _sync(ctx: ModuleContext, src: str, dest: str, opts: _Options, lines: list[s
             copied += 1
             if apply:
                 path = ddir + "\\" + _name(f)
+                if iis_worker.locked_for(ctx, path) is not None:
+                    # ERROR_SHARING_VIOLATION: a running IIS worker holds the file (models/iis_worker.py)
+                    rc |= 8
+                    lines.append(f"{ctx.now().strftime('%Y/%m/%d %H:%M:%S')} ERROR 32 (0x00000020) Copying File "
+                                 f"{f['path']}")
+                    lines.append("The process cannot access the file because it is being used by another process.")
+                    lines.append("")
+                    lines.append("ERROR: RETRY LIMIT EXCEEDED.")
+                    continue
                 try:
                     item = fs.write_bytes(ctx, path, st.read_file(ctx.state, f["path"]))
                 except st.DiskFull:
@@ -222,6 +232,7 @@ def _sync(ctx: ModuleContext, src: str, dest: str, opts: _Options, lines: list[s
                     continue
                 item["modified"] = f["modified"]
                 item["attributes"] = list(f.get("attributes") or ["Archive"])
+                iis_worker.note_written(ctx.runtime, path)
         src_names = {_name(c).lower() for c in files + dirs}
         for name, extra in dest_children.items():
             if name in src_names:
@@ -235,6 +246,13 @@ def _sync(ctx: ModuleContext, src: str, dest: str, opts: _Options, lines: list[s
             extras += 1
             lines.append(f"\t   *EXTRA {'Dir ' if extra['type'] == 'directory' else 'File'}\t\t{extra['path']}")
             if opts.purge and apply:
+                locked = iis_worker.locked_for(ctx, extra["path"])
+                if locked is not None:
+                    rc |= 8
+                    lines.append(f"{ctx.now().strftime('%Y/%m/%d %H:%M:%S')} ERROR 32 (0x00000020) Deleting Extra "
+                                 f"File {locked}")
+                    lines.append("The process cannot access the file because it is being used by another process.")
+                    continue
                 st.remove(ctx.state, extra["path"])
         if opts.recurse:
             for d in dirs:

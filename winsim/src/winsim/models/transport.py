@@ -85,10 +85,25 @@ class _FS:
     def make_dirs(self, path: str) -> None:
         st.make_dirs(self.state, path, self.when())
 
+    def _not_locked(self, path: str) -> None:
+        """A file a running IIS worker holds open cannot be replaced or
+        deleted (``models/iis_worker.py``): ``Copy-Item``/``Remove-Item``
+        raise, and the Legacy module wrapper reports it unhandled."""
+        from . import _winfs, iis_worker
+
+        locked = iis_worker.locked_for(self.ctx, path)
+        if locked is not None:
+            _winfs.unhandled(self.ctx, iis_worker.LOCKED_TEXT.format(locked))
+
     def write(self, path: str, data: bytes) -> None:
+        self._not_locked(path)
         st.write_file(self.state, path, data, self.when())
+        from . import iis_worker
+
+        iis_worker.note_written(self.runtime, path)
 
     def remove(self, path: str) -> None:
+        self._not_locked(path)
         st.remove(self.state, path)
 
     def children(self, path: str) -> list[dict[str, t.Any]]:
