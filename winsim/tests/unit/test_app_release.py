@@ -323,3 +323,21 @@ def test_identity_can_read_is_tolerant_of_account_spelling(identity, ace, expect
     item["acl"] = [{"identity": ace, "rights": "ReadAndExecute, Synchronize", "type": "allow",
                     "inheritance": "ContainerInherit, ObjectInherit", "propagation": "None"}]
     assert iis_worker.identity_can_read(state, identity, "D:\\app") is expected
+
+
+def test_a_pool_whose_identity_cannot_log_on_answers_503_until_it_is_restarted(run, web):
+    """WAS logs the pool's identity on at the first request: an account that
+    does not resolve disables the pool (503 Service Unavailable, the failure
+    kept until the pool is started again); a working identity serves."""
+    _, s = run("microsoft.iis.web_app_pool", {"name": "mcms", "attributes": {
+        "processModel.identityType": "SpecificUser", "processModel.userName": "WEB01\\svc_nobody",
+        "processModel.password": "Wr0ng-but-irrelevant"}}, state=web)
+    web.clear()
+    web.update(s)
+    assert get(run, web)["status_code"] == 503
+    assert get(run, web)["status_code"] == 503  # still disabled: WAS does not retry on its own
+    _, s = run("ansible.windows.win_user", {"name": "svc_nobody", "password": "Wr0ng-but-irrelevant"}, state=web)
+    _, s = run("microsoft.iis.web_app_pool", {"name": "mcms", "state": "restarted"}, state=s)
+    web.clear()
+    web.update(s)
+    assert get(run, web)["status_code"] == 200

@@ -643,6 +643,22 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
     if faults.find("app_health", site["name"]):
         return respond(500, b"", "text/html")
 
+    own = server is ctx.state
+    writable = own and not ctx.check_mode
+    if own:
+        workers = iis_worker.host_workers(ctx.runtime)
+    else:
+        reader = getattr(getattr(ctx.runtime, "lab", None), "runtime_doc", None)
+        workers = reader(server_name, iis_worker.DOC) if callable(reader) and server_name else {}
+    # WAS starts the pool's worker process (logging on as its identity) for
+    # the first request; an identity that cannot log on disables the pool.
+    failure, new = iis_worker.pool_start_failure(server, workers, pool, getattr(ctx.runtime, "lab", None))
+    if failure is not None:
+        if new and writable and ctx.runtime is not None:
+            iis_worker.record_start_failure(workers, pool["name"], failure, st.iso(now))
+            iis_worker.save_workers(ctx.runtime, workers)
+        return httpapi(503, "Service Unavailable")
+
     auth = iis.effective_authentication(server, site["name"], path)
     anonymous = bool(auth.get("AnonymousAuthentication", {}).get("enabled"))
     windows = auth.get("WindowsAuthentication", {})
@@ -652,13 +668,6 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
         return respond(401, _iis_error(401, "Unauthorized: Access is denied due to invalid credentials."),
                        "text/html", extra)
 
-    own = server is ctx.state
-    writable = own and not ctx.check_mode
-    if own:
-        workers = iis_worker.host_workers(ctx.runtime)
-    else:
-        reader = getattr(getattr(ctx.runtime, "lab", None), "runtime_doc", None)
-        workers = reader(server_name, iis_worker.DOC) if callable(reader) and server_name else {}
     identity = iis_worker.pool_identity(pool)
     config_path = app_root + "\\web.config" if webcfg is not None else app_root
     if st.exists(server, app_root) and not iis_worker.identity_can_read(server, identity, config_path):

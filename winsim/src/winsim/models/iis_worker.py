@@ -147,6 +147,26 @@ def load(state: dict[str, t.Any], workers: dict[str, t.Any], pool_name: str, key
     worker["apps"][key] = dict(rec, loaded=when)
 
 
+def pool_start_failure(state: dict[str, t.Any], workers: dict[str, t.Any], pool: dict[str, t.Any],
+                       lab: t.Any) -> tuple[dict[str, t.Any] | None, bool]:
+    """``(failure, new)``: what WAS found when it started ``pool``'s worker
+    process for the first request (the identity's logon, see
+    ``identity.app_pool_start_failure``), ``None`` when it runs.  A failure
+    stays recorded on the worker entry (the pool is disabled until it is
+    started, recycled or reconfigured, which drops the entry); ``new`` says
+    whether this request found it first."""
+    for name, worker in _workers(workers).items():
+        if name.lower() == str(pool.get("name", "")).lower():
+            return worker.get("start_error"), False
+    from .. import identity
+
+    return identity.app_pool_start_failure(state, pool, lab), True
+
+
+def record_start_failure(workers: dict[str, t.Any], pool_name: str, failure: dict[str, t.Any], when: str) -> None:
+    workers[pool_name] = {"started": when, "apps": {}, "start_error": dict(failure)}
+
+
 def unload_pool(workers: dict[str, t.Any], pool_name: str) -> None:
     """The pool's worker exits (stop, recycle, restart, configuration change)."""
     for name in [n for n in workers if n.lower() == pool_name.lower()]:
