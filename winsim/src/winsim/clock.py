@@ -24,9 +24,7 @@ falls due in ``(old, new]`` (``models/sql_scheduler.py``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import fcntl
 import json
 import os
 import re
@@ -112,16 +110,10 @@ def lab_now_for_state_file(state_path: str | os.PathLike[str]) -> _dt.datetime |
         return None
 
 
-@contextlib.contextmanager
-def _locked(state_dir: Path) -> t.Iterator[None]:
-    lab = state_dir / "_lab"
-    lab.mkdir(parents=True, exist_ok=True)
-    with open(lab / "clock.lock", "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _locked(state_dir: Path) -> t.ContextManager[None]:
+    from .lab import lab_lock
+
+    return lab_lock(state_dir, "clock")
 
 
 def _write(state_dir: Path, doc: dict[str, t.Any]) -> None:

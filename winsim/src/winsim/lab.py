@@ -266,10 +266,12 @@ def load(state_dir: str | os.PathLike[str]) -> dict[str, t.Any] | None:
 
 
 @contextlib.contextmanager
-def _lab_lock(state_dir: Path) -> t.Iterator[None]:
+def lab_lock(state_dir: str | os.PathLike[str], name: str = "lab") -> t.Iterator[None]:
+    """An exclusive lock ``<state_dir>/_lab/<name>.lock`` over a lab-wide
+    file (``lab``: the declaration and host building; ``clock``: lab time)."""
     d = lab_dir(state_dir)
     d.mkdir(parents=True, exist_ok=True)
-    with open(d / "lab.lock", "a+b") as fh:
+    with open(d / f"{name}.lock", "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -301,7 +303,7 @@ def ensure(state_dir: str | os.PathLike[str], decl: t.Any) -> dict[str, t.Any]:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_mtime == memo[1] and all((state_dir / f"{h}.json").exists() for h in spec["hosts"]):
                 return spec
-    with _lab_lock(state_dir):
+    with lab_lock(state_dir):
         old = load(state_dir)
         _check_compatible(state_dir, old, spec)
         _materialise(state_dir, spec)

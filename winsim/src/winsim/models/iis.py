@@ -90,7 +90,7 @@ import struct
 import typing as t
 
 from .. import state as st
-from ..drift import DriftError
+from ..drift import DriftError, find_named
 from ._base import ModuleContext
 
 __all__ = [
@@ -579,3 +579,14 @@ def drift_iis(state: dict[str, t.Any]) -> dict[str, t.Any]:
     if not isinstance(iis, dict) or "sites" not in iis or iis.get("installed") is False:
         raise DriftError("IIS is not installed on this host (no iis section; install feature Web-Server first)")
     return iis
+
+
+def set_named_state(collection: dict[str, t.Any], name: str, what: str, value: str) -> str:
+    """Drift helper: set the ``state`` of the site or pool ``name`` in
+    ``collection`` (as Start-/Stop-Website and -WebAppPool do); returns the
+    drift's description."""
+    key, item = find_named(collection, name, what)
+    before = item.get("state")
+    item["state"] = value
+    label = "site" if what == "IIS site" else "app pool"
+    return f"{label} {key}: state {before} -> {value}"

@@ -30,6 +30,7 @@ from .iis import (
     drift_iis,
     find_pool,
     password_digest,
+    set_named_state,
 )
 
 # -- microsoft.iis.web_app_pool ------------------------------------------------------
@@ -319,10 +320,7 @@ def web_app_pool_info(ctx: ModuleContext) -> dict[str, t.Any]:
 @drift("stop-app-pool", section="iis", help="Stop an IIS application pool (Stop-WebAppPool).",
        args=[Arg("name", "application pool name")])
 def stop_app_pool(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, pool = find_named(drift_iis(state)["app_pools"], name, "application pool")
-    before = pool.get("state")
-    pool["state"] = "Stopped"
-    return f"app pool {key}: state {before} -> Stopped"
+    return set_named_state(drift_iis(state)["app_pools"], name, "application pool", "Stopped")
 
 
 def _parse_scalar(value: str) -> t.Any:

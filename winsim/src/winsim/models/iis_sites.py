@@ -28,6 +28,7 @@ from .iis import (
     _test_path,
     drift_iis,
     find_site,
+    set_named_state,
 )
 
 # -- microsoft.iis.website ------------------------------------------------------------
@@ -331,19 +332,13 @@ def website_info(ctx: ModuleContext) -> dict[str, t.Any]:
 @drift("stop-site", section="iis", help="Stop an IIS site (Stop-Website).",
        args=[Arg("name", "site name")])
 def stop_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, site = find_named(drift_iis(state)["sites"], name, "IIS site")
-    before = site.get("state")
-    site["state"] = "Stopped"
-    return f"site {key}: state {before} -> Stopped"
+    return set_named_state(drift_iis(state)["sites"], name, "IIS site", "Stopped")
 
 
 @drift("start-site", section="iis", help="Start an IIS site (Start-Website).",
        args=[Arg("name", "site name")])
 def start_site(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, site = find_named(drift_iis(state)["sites"], name, "IIS site")
-    before = site.get("state")
-    site["state"] = "Started"
-    return f"site {key}: state {before} -> Started"
+    return set_named_state(drift_iis(state)["sites"], name, "IIS site", "Started")
 
 
 @drift("remove-site", section="iis", help="Delete an IIS site (Remove-Website); its files stay.",
