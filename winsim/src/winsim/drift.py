@@ -119,6 +119,11 @@ def _section(state: dict[str, t.Any], name: str) -> t.Any:
     return state[name]
 
 
+def section_of(state: dict[str, t.Any], name: str) -> t.Any:
+    """``state[name]``; a :class:`DriftError` when the host has no such section."""
+    return _section(state, name)
+
+
 def _find_named(items: dict[str, t.Any], name: str, what: str) -> tuple[str, t.Any]:
     """Case-insensitive lookup in a dict keyed by Windows object names."""
     for k, v in items.items():
@@ -182,34 +187,6 @@ find_named = _find_named
 normalize_thumbprint = _thumbprint
 
 
-# -- files ------------------------------------------------------------------------
-
-@drift("remove-file", section="files", help="Delete a file or a folder with everything below it.",
-       args=[Arg("path", "Windows path, e.g. D:\\mcms\\current\\web.config")])
-def remove_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str) -> str:
-    if not st.exists(state, path):
-        raise DriftError(f"no file or folder {st.normpath(path, state)}")
-    removed = st.remove(state, path)
-    return f"removed {len(removed)} item(s) at {st.normpath(path, state)}"
-
-
-@drift("write-file", section="files", help="Create or overwrite a file (parents are created).",
-       args=[Arg("path", "Windows path"), Arg("content", "new content (UTF-8 text)")])
-def write_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str, content: str) -> str:
-    when = st.iso(now)
-    par = st.parent(st.normpath(path, state))
-    if par is None:
-        raise DriftError(f"{path} is a drive root, not a file")
-    st.make_dirs(state, par, when)
-    try:
-        st.write_file(state, path, content.encode("utf-8"), when)
-    except st.DiskFull as exc:
-        raise DriftError(f"the disk is full: {exc}") from exc
-    except IsADirectoryError as exc:
-        raise DriftError(f"{st.normpath(path, state)} is a folder") from exc
-    return f"wrote {len(content.encode('utf-8'))} bytes to {st.normpath(path, state)}"
-
-
 # -- registry --------------------------------------------------------------------
 
 _REG_TYPES = ("string", "expandstring", "multistring", "dword", "qword", "binary", "none")
@@ -247,28 +224,7 @@ def remove_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, nam
     return f"registry {key}" + (f"\\{name}" if name is not None else "") + ": removed"
 
 
-# -- services and features ---------------------------------------------------------
-
-@drift("stop-service", section="services",
-       help="Stop a Windows service and the services that depend on it (Stop-Service -Force).",
-       args=[Arg("name", "service name")])
-def stop_service(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    key, svc = _find_named(_section(state, "services"), name, "service")
-    before = svc.get("state")
-    run_upstream(state, now, "ansible.windows.win_service",
-                 {"name": svc.get("name", key), "state": "stopped", "force_dependent_services": True})
-    return f"service {svc.get('name', key)}: state {before} -> stopped"
-
-
-@drift("set-service-start-mode", section="services", help="Change a service's start mode (sc config start=).",
-       args=[Arg("name", "service name"),
-             Arg("start_mode", "new start mode", choices=("auto", "delayed", "manual", "disabled"))])
-def set_service_start_mode(state: dict[str, t.Any], now: _dt.datetime, *, name: str, start_mode: str) -> str:
-    key, svc = _find_named(_section(state, "services"), name, "service")
-    before = svc.get("start_mode")
-    run_upstream(state, now, "ansible.windows.win_service", {"name": svc.get("name", key), "start_mode": start_mode})
-    return f"service {svc.get('name', key)}: start_mode {before} -> {start_mode}"
-
+# -- features ---------------------------------------------------------------------
 
 @drift("remove-feature", section="features",
        help="Uninstall a Windows feature and what depends on it (Uninstall-WindowsFeature).",
@@ -447,120 +403,3 @@ def remove_cert(state: dict[str, t.Any], now: _dt.datetime, *, thumbprint: str, 
     entries = state["certificates"][location][name]
     del entries[next(k for k in entries if k.upper() == str(cert["thumbprint"]).upper())]
     return f"certificate {cert['thumbprint']} removed from {location}\\{name}"
-
-
-# -- SQL Server ------------------------------------------------------------------------
-
-def _sql_instance(state: dict[str, t.Any], instance: str | None) -> tuple[str, dict[str, t.Any]]:
-    """(display name, instance) from ``state["sql"]["instances"]`` (keyed by
-    lower-case instance name, see ``models/sql.py``)."""
-    sql = state.get("sql")
-    instances = sql.get("instances") if isinstance(sql, dict) else None
-    if not isinstance(instances, dict) or not instances:
-        raise DriftError("SQL Server is not installed on this host (no instance in the sql section)")
-    if instance is None:
-        if len(instances) != 1:
-            names = sorted(str(i.get("name", k)) for k, i in instances.items())
-            raise DriftError(f"this host has {len(instances)} SQL Server instances; choose one with --instance "
-                             f"({', '.join(names)})")
-        inst = next(iter(instances.values()))
-    else:
-        inst = instances.get(instance.lower())
-        if inst is None:
-            names = sorted(str(i.get("name", k)) for k, i in instances.items())
-            raise DriftError(f"no SQL Server instance {instance!r} (existing: {', '.join(names)})")
-    return str(inst.get("name")), inst
-
-
-def _agent_job(inst_name: str, inst: dict[str, t.Any], name: str) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
-    jobs = (inst.get("agent") or {}).get("jobs")
-    if not isinstance(jobs, dict) or not jobs:
-        raise DriftError(f"instance {inst_name} has no SQL Agent jobs")
-    job = jobs.get(name.lower())
-    if job is None:
-        raise DriftError(f"no SQL Agent job {name!r} on {inst_name} "
-                         f"(existing: {', '.join(sorted(str(j.get('name')) for j in jobs.values()))})")
-    return jobs, job
-
-
-@drift("delete-agent-job", section="sql",
-       help="Delete a SQL Server Agent job (e.g. a backup job) and the schedules no other job uses "
-            "(msdb.dbo.sp_delete_job).",
-       args=[Arg("name", "job name"), Arg("--instance", "instance name (default: the only one)", required=False)])
-def delete_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
-    inst_name, inst = _sql_instance(state, instance)
-    jobs, job = _agent_job(inst_name, inst, name)
-    job_name = str(job.get("name"))
-    del jobs[job_name.lower()]
-    schedules = inst["agent"].get("schedules") or []
-    dropped = []
-    for schedule in list(schedules):
-        users = [j for j in schedule.get("jobs") or [] if str(j).lower() != job_name.lower()]
-        if len(users) != len(schedule.get("jobs") or []):
-            schedule["jobs"] = users
-            if not users:  # @delete_unused_schedule = 1, sp_delete_job's default
-                schedules.remove(schedule)
-                dropped.append(str(schedule.get("name")))
-    extra = f" and its schedule(s) {', '.join(dropped)}" if dropped else ""
-    return f"SQL Agent job {job_name} on {inst_name}: deleted{extra}"
-
-
-@drift("disable-agent-job", section="sql", help="Disable a SQL Server Agent job (msdb.dbo.sp_update_job).",
-       args=[Arg("name", "job name"), Arg("--instance", "instance name", required=False)])
-def disable_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
-    inst_name, inst = _sql_instance(state, instance)
-    _jobs, job = _agent_job(inst_name, inst, name)
-    before = job.get("enabled")
-    job["enabled"] = False
-    job["modified"] = st.iso(now)
-    return f"SQL Agent job {job.get('name')} on {inst_name}: enabled {before} -> False"
-
-
-_RECOVERY = {"full": "Full", "simple": "Simple", "bulk_logged": "BulkLogged"}
-
-
-@drift("set-recovery-model", section="sql",
-       help="Change a database's recovery model (ALTER DATABASE ... SET RECOVERY); switching to SIMPLE "
-            "breaks the log backup chain.",
-       args=[Arg("database", "database name"), Arg("model", "recovery model", choices=tuple(_RECOVERY)),
-             Arg("--instance", "instance name", required=False)])
-def set_recovery_model(state: dict[str, t.Any], now: _dt.datetime, *, database: str, model: str,
-                       instance: str | None = None) -> str:
-    inst_name, inst = _sql_instance(state, instance)
-    dbs = inst.get("databases") or {}
-    db = dbs.get(database.lower())
-    if db is None:
-        raise DriftError(f"no database {database!r} on {inst_name} "
-                         f"(existing: {', '.join(sorted(str(d.get('name')) for d in dbs.values()))})")
-    wanted = _RECOVERY[model]
-    before = db.get("recovery_model")
-    db["recovery_model"] = wanted
-    if wanted == "Simple" or before == "Simple":
-        # SIMPLE truncates the log; back in FULL the chain starts again only after a full backup.
-        db["log_chain_lsn"] = None
-    return f"database {db.get('name')} on {inst_name}: recovery_model {before} -> {wanted}"
-
-
-# -- accounts ------------------------------------------------------------------------
-
-@drift("remove-group-member", section="groups",
-       help="Remove a member from a local group (runs win_group_membership's model).",
-       args=[Arg("group", "local group name"), Arg("member", "member, e.g. WEB01\\svc_mcms")])
-def remove_group_member(state: dict[str, t.Any], now: _dt.datetime, *, group: str, member: str) -> str:
-    _find_named(_section(state, "groups"), group, "local group")
-    result = run_upstream(state, now, "ansible.windows.win_group_membership",
-                          {"name": group, "members": [member], "state": "absent"})
-    if not result.get("changed"):
-        raise DriftError(f"{member} is not a member of {group}")
-    return f"group {group}: member {member} removed"
-
-
-@drift("revoke-user-right", section="user_rights",
-       help="Take a user right away from an account (secpol.msc; runs win_user_right's model).",
-       args=[Arg("right", "right constant, e.g. SeServiceLogonRight"), Arg("account", "account")])
-def revoke_user_right(state: dict[str, t.Any], now: _dt.datetime, *, right: str, account: str) -> str:
-    result = run_upstream(state, now, "ansible.windows.win_user_right",
-                          {"name": right, "users": [account], "action": "remove"})
-    if not result.get("changed"):
-        raise DriftError(f"{account} does not hold {right}")
-    return f"user right {right}: {account} removed"

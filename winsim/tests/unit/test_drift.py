@@ -57,7 +57,10 @@ def test_every_drift_is_documented() -> None:
 @pytest.mark.parametrize(("name", "module"), [
     ("stop-site", "winsim.models.iis_sites"), ("change-binding", "winsim.models.iis_sites"),
     ("stop-app-pool", "winsim.models.iis_pools"), ("set-app-pool-attribute", "winsim.models.iis_pools"),
-    ("remove-file", "winsim.drift"),
+    ("remove-file", "winsim.models.files"), ("write-file", "winsim.models.files"),
+    ("stop-service", "winsim.models.services"), ("set-service-start-mode", "winsim.models.services"),
+    ("delete-agent-job", "winsim.models.sql_agent"), ("set-recovery-model", "winsim.models.sql_agent"),
+    ("remove-group-member", "winsim.models.accounts"), ("revoke-user-right", "winsim.models.accounts"),
 ])
 def test_drifts_are_registered_beside_the_models_they_mirror(name: str, module: str) -> None:
     assert drift.all_drifts()[name].func.__module__ == module

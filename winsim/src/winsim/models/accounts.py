@@ -37,6 +37,9 @@ import re
 import typing as t
 
 from .. import masking
+from ..drift import Arg, DriftError, drift, run_upstream
+from ..drift import find_named as _find_named
+from ..drift import section_of as _section
 from ..state import section
 from ._base import ModuleContext, model
 
@@ -729,3 +732,27 @@ def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
     ctx.changed(bool(added or removed))
     ctx.set_diff({right: names_before}, {right: new_names})
     return ctx.exit(added=added, removed=removed)
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("remove-group-member", section="groups",
+       help="Remove a member from a local group (runs win_group_membership's model).",
+       args=[Arg("group", "local group name"), Arg("member", "member, e.g. WEB01\\svc_mcms")])
+def remove_group_member(state: dict[str, t.Any], now: _dt.datetime, *, group: str, member: str) -> str:
+    _find_named(_section(state, "groups"), group, "local group")
+    result = run_upstream(state, now, "ansible.windows.win_group_membership",
+                          {"name": group, "members": [member], "state": "absent"})
+    if not result.get("changed"):
+        raise DriftError(f"{member} is not a member of {group}")
+    return f"group {group}: member {member} removed"
+
+
+@drift("revoke-user-right", section="user_rights",
+       help="Take a user right away from an account (secpol.msc; runs win_user_right's model).",
+       args=[Arg("right", "right constant, e.g. SeServiceLogonRight"), Arg("account", "account")])
+def revoke_user_right(state: dict[str, t.Any], now: _dt.datetime, *, right: str, account: str) -> str:
+    result = run_upstream(state, now, "ansible.windows.win_user_right",
+                          {"name": right, "users": [account], "action": "remove"})
+    if not result.get("changed"):
+        raise DriftError(f"{account} does not hold {right}")
+    return f"user right {right}: {account} removed"

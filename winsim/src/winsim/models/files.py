@@ -23,11 +23,13 @@ Fidelity notes, from the module sources (ansible.windows 3.8.0):
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import re
 import typing as t
 
 from .. import state as st
+from ..drift import Arg, DriftError, drift
 from . import _winfs as fs
 from . import iis_worker
 from ._base import ModuleContext, model
@@ -289,3 +291,30 @@ def win_find(ctx: ModuleContext) -> dict[str, t.Any]:
 
     result["files"] = sorted(found, key=lambda f: f["path"].lower())
     return result
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("remove-file", section="files", help="Delete a file or a folder with everything below it.",
+       args=[Arg("path", "Windows path, e.g. D:\\mcms\\current\\web.config")])
+def remove_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str) -> str:
+    if not st.exists(state, path):
+        raise DriftError(f"no file or folder {st.normpath(path, state)}")
+    removed = st.remove(state, path)
+    return f"removed {len(removed)} item(s) at {st.normpath(path, state)}"
+
+
+@drift("write-file", section="files", help="Create or overwrite a file (parents are created).",
+       args=[Arg("path", "Windows path"), Arg("content", "new content (UTF-8 text)")])
+def write_file(state: dict[str, t.Any], now: _dt.datetime, *, path: str, content: str) -> str:
+    when = st.iso(now)
+    par = st.parent(st.normpath(path, state))
+    if par is None:
+        raise DriftError(f"{path} is a drive root, not a file")
+    st.make_dirs(state, par, when)
+    try:
+        st.write_file(state, path, content.encode("utf-8"), when)
+    except st.DiskFull as exc:
+        raise DriftError(f"the disk is full: {exc}") from exc
+    except IsADirectoryError as exc:
+        raise DriftError(f"{st.normpath(path, state)} is a folder") from exc
+    return f"wrote {len(content.encode('utf-8'))} bytes to {st.normpath(path, state)}"

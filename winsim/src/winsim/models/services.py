@@ -37,9 +37,13 @@ with the error ``Start-Service`` reports.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import hashlib
 import typing as t
 
+from ..drift import Arg, drift, run_upstream
+from ..drift import find_named as _find_named
+from ..drift import section_of as _section
 from ..state import section
 from . import accounts
 from ._base import ModuleContext, model
@@ -719,3 +723,25 @@ def win_service_info(ctx: ModuleContext) -> dict[str, t.Any]:
         services = [s for s in services if s["name"].lower() == name.lower()]
     infos = [service_info(ctx.state, s) for s in services]
     return ctx.exit(exists=bool(infos), services=infos)
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("stop-service", section="services",
+       help="Stop a Windows service and the services that depend on it (Stop-Service -Force).",
+       args=[Arg("name", "service name")])
+def stop_service(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, svc = _find_named(_section(state, "services"), name, "service")
+    before = svc.get("state")
+    run_upstream(state, now, "ansible.windows.win_service",
+                 {"name": svc.get("name", key), "state": "stopped", "force_dependent_services": True})
+    return f"service {svc.get('name', key)}: state {before} -> stopped"
+
+
+@drift("set-service-start-mode", section="services", help="Change a service's start mode (sc config start=).",
+       args=[Arg("name", "service name"),
+             Arg("start_mode", "new start mode", choices=("auto", "delayed", "manual", "disabled"))])
+def set_service_start_mode(state: dict[str, t.Any], now: _dt.datetime, *, name: str, start_mode: str) -> str:
+    key, svc = _find_named(_section(state, "services"), name, "service")
+    before = svc.get("start_mode")
+    run_upstream(state, now, "ansible.windows.win_service", {"name": svc.get("name", key), "start_mode": start_mode})
+    return f"service {svc.get('name', key)}: start_mode {before} -> {start_mode}"

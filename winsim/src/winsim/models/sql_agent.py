@@ -23,9 +23,12 @@ Faithful quirks of 2.8.1 + dbatools (they are what real hosts do):
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import typing as t
 
+from .. import state as st
+from ..drift import Arg, DriftError, drift
 from ..state import iso
 from ._base import ModuleContext
 from .sql import (
@@ -729,3 +732,94 @@ def maintenance_solution(ctx: ModuleContext) -> dict[str, t.Any]:
     data = base_props(conn)
     data["Results"] = "Success"
     return ctx.exit(data=data)
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+def _sql_instance(state: dict[str, t.Any], instance: str | None) -> tuple[str, dict[str, t.Any]]:
+    """(display name, instance) from ``state["sql"]["instances"]`` (keyed by
+    lower-case instance name, see ``models/sql.py``)."""
+    sql = state.get("sql")
+    instances = sql.get("instances") if isinstance(sql, dict) else None
+    if not isinstance(instances, dict) or not instances:
+        raise DriftError("SQL Server is not installed on this host (no instance in the sql section)")
+    if instance is None:
+        if len(instances) != 1:
+            names = sorted(str(i.get("name", k)) for k, i in instances.items())
+            raise DriftError(f"this host has {len(instances)} SQL Server instances; choose one with --instance "
+                             f"({', '.join(names)})")
+        inst = next(iter(instances.values()))
+    else:
+        inst = instances.get(instance.lower())
+        if inst is None:
+            names = sorted(str(i.get("name", k)) for k, i in instances.items())
+            raise DriftError(f"no SQL Server instance {instance!r} (existing: {', '.join(names)})")
+    return str(inst.get("name")), inst
+
+
+def _agent_job(inst_name: str, inst: dict[str, t.Any], name: str) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    jobs = (inst.get("agent") or {}).get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        raise DriftError(f"instance {inst_name} has no SQL Agent jobs")
+    job = jobs.get(name.lower())
+    if job is None:
+        raise DriftError(f"no SQL Agent job {name!r} on {inst_name} "
+                         f"(existing: {', '.join(sorted(str(j.get('name')) for j in jobs.values()))})")
+    return jobs, job
+
+
+@drift("delete-agent-job", section="sql",
+       help="Delete a SQL Server Agent job (e.g. a backup job) and the schedules no other job uses "
+            "(msdb.dbo.sp_delete_job).",
+       args=[Arg("name", "job name"), Arg("--instance", "instance name (default: the only one)", required=False)])
+def delete_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    jobs, job = _agent_job(inst_name, inst, name)
+    job_name = str(job.get("name"))
+    del jobs[job_name.lower()]
+    schedules = inst["agent"].get("schedules") or []
+    dropped = []
+    for schedule in list(schedules):
+        users = [j for j in schedule.get("jobs") or [] if str(j).lower() != job_name.lower()]
+        if len(users) != len(schedule.get("jobs") or []):
+            schedule["jobs"] = users
+            if not users:  # @delete_unused_schedule = 1, sp_delete_job's default
+                schedules.remove(schedule)
+                dropped.append(str(schedule.get("name")))
+    extra = f" and its schedule(s) {', '.join(dropped)}" if dropped else ""
+    return f"SQL Agent job {job_name} on {inst_name}: deleted{extra}"
+
+
+@drift("disable-agent-job", section="sql", help="Disable a SQL Server Agent job (msdb.dbo.sp_update_job).",
+       args=[Arg("name", "job name"), Arg("--instance", "instance name", required=False)])
+def disable_agent_job(state: dict[str, t.Any], now: _dt.datetime, *, name: str, instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    _jobs, job = _agent_job(inst_name, inst, name)
+    before = job.get("enabled")
+    job["enabled"] = False
+    job["modified"] = st.iso(now)
+    return f"SQL Agent job {job.get('name')} on {inst_name}: enabled {before} -> False"
+
+
+_RECOVERY = {"full": "Full", "simple": "Simple", "bulk_logged": "BulkLogged"}
+
+
+@drift("set-recovery-model", section="sql",
+       help="Change a database's recovery model (ALTER DATABASE ... SET RECOVERY); switching to SIMPLE "
+            "breaks the log backup chain.",
+       args=[Arg("database", "database name"), Arg("model", "recovery model", choices=tuple(_RECOVERY)),
+             Arg("--instance", "instance name", required=False)])
+def set_recovery_model(state: dict[str, t.Any], now: _dt.datetime, *, database: str, model: str,
+                       instance: str | None = None) -> str:
+    inst_name, inst = _sql_instance(state, instance)
+    dbs = inst.get("databases") or {}
+    db = dbs.get(database.lower())
+    if db is None:
+        raise DriftError(f"no database {database!r} on {inst_name} "
+                         f"(existing: {', '.join(sorted(str(d.get('name')) for d in dbs.values()))})")
+    wanted = _RECOVERY[model]
+    before = db.get("recovery_model")
+    db["recovery_model"] = wanted
+    if wanted == "Simple" or before == "Simple":
+        # SIMPLE truncates the log; back in FULL the chain starts again only after a full backup.
+        db["log_chain_lsn"] = None
+    return f"database {db.get('name')} on {inst_name}: recovery_model {before} -> {wanted}"
