@@ -10,9 +10,11 @@ that already matches costs no further round trip, and a drifted host gets
 exactly one call per drifted resource -- which is also what makes a check-mode
 run report exactly the drifted resources.
 
-The filters never talk to a host and never raise on bad input: bad input is
-reported by :func:`iis_input_errors` as a list of messages, each naming the
-variable and the fix, so ``validate.yml`` can fail before any host is touched.
+Nothing here talks to a host, and nothing raises on bad input: bad input is
+reported by :func:`input_errors` as a list of messages, each naming the
+variable and the fix, so the preflight and ``validate.yml`` fail before any
+host is touched.  Only :func:`iis_apphost_plan` raises (:class:`IisError`) on
+host data it cannot read.
 
 Functions (each exposed as an ``mcms.infra.iis_*`` filter by
 ``plugins/filter/iis_plan.py``, documented in the YAML sidecars there):
@@ -25,9 +27,13 @@ Functions (each exposed as an ``mcms.infra.iis_*`` filter by
 * ``iis_feature_plan``    -- features to install/remove from ``win_feature_info``.
 * ``iis_site_plan``       -- ``microsoft.iis.website`` calls from ``website_info``.
 * ``iis_pool_plan``       -- ``microsoft.iis.web_app_pool`` arguments per site.
+* ``iis_auth_plan``       -- name and authentication of each present site,
+  nothing secret (the authentication tasks loop over it).
 * ``iis_apphost_plan``    -- ``community.windows.win_xml`` calls on
   ``applicationHost.config`` from its slurped content.
 * ``iis_firewall_ports``  -- the inbound TCP ports the sites need.
+* ``managed_site_names``, ``sites_root_problem`` -- for the ``tls`` role's
+  cross-check and the root directory check.
 """
 
 from __future__ import annotations
@@ -150,7 +156,7 @@ def iis_sites_normalize(
         origin_name = SITE_LAYERS[layer_index] if layer_index < len(SITE_LAYERS) else f"layer{layer_index}"
         for index, site in enumerate(layer or []):
             if not isinstance(site, dict) or not site.get("name"):
-                continue  # reported by iis_input_errors
+                continue  # reported by input_errors
             key = str(site["name"]).lower()
             if key not in combined:
                 order.append(key)
