@@ -543,3 +543,14 @@ def test_action_refuses_a_pfx_in_clear() -> None:
     hosts = {"web01": {**SIM, **GOOD_WEB, "tls_sites": [site], "vault_pfx_password": _vaulted()}}
     result = _run_action(REPO / "roles", hosts, {"webservers": ["web01"]}, tiers=WEB_TIER)
     assert ("web01", "tls_sites[0].pfx_b64") in {(p["host"], p["variable"]) for p in result["problems"]}
+
+
+def test_validator_crash_is_reported_without_quoting_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(_values: t.Any, _others: t.Any) -> list[str]:
+        raise ValueError("invalid literal for int(): 's3cret'")
+
+    monkeypatch.setitem(pf.ROLE_VALIDATORS, "web", crash)
+    problems = pf.check_role_semantics("web01", {"web": {"web_token": "s3cret"}})
+    assert _names(problems) == [("web01", "(role web)")]
+    assert "ValueError" in problems[0].problem
+    assert "s3cret" not in problems[0].line()

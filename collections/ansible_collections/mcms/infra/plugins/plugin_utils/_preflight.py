@@ -445,9 +445,12 @@ def check_role_semantics(host: str, values_by_role: Mapping[str, Mapping[str, t.
         try:
             messages = validator(values, values_by_role)
         except Exception as exc:  # a validator crash is a problem to report, not a traceback
-            messages = [f"role {name}: its input cannot be validated ({type(exc).__name__}: {exc})"]
+            # Only the exception's type: its text could quote a value, and values may be secrets.
+            messages = [f"role {name}: its input cannot be validated ({type(exc).__name__} in the role's "
+                        "validation function; run the role alone with -e to see which value)"]
         for message in messages:
-            problems.append(Problem(host, leading_variable(message) or name, message,
+            variable = leading_variable(message)
+            problems.append(Problem(host, variable if variable.startswith(f"{name}_") else f"(role {name})", message,
                                     f"correct it in the inventory (docs/roles/{name}.md)"))
     return problems
 
