@@ -46,3 +46,16 @@ def test_preflight_play_runs_always_and_touches_no_host() -> None:
     task = play["tasks"][0]
     assert task["run_once"] is True
     assert task["delegate_to"] == "localhost"
+
+
+@pytest.mark.parametrize("tier", TIERS, ids=[t["name"] for t in TIERS])
+def test_tier_playbook_runs_the_preflight_first(tier: dict) -> None:
+    plays = yaml.safe_load((REPO / "playbooks" / f"{tier['name']}.yml").read_text(encoding="utf-8"))
+    assert plays[0].get("ansible.builtin.import_playbook") == "preflight.yml"
+
+
+def test_preflight_runs_once_per_run() -> None:
+    tasks = yaml.safe_load((REPO / "playbooks" / "preflight.yml").read_text(encoding="utf-8"))[0]["tasks"]
+    assert tasks[0]["when"] == "not (mcms_preflight_passed | default(false) | bool)"
+    assert tasks[-1]["ansible.builtin.set_fact"] == {"mcms_preflight_passed": True}
+    assert tasks[-1]["run_once"] is True

@@ -419,3 +419,138 @@ def test_action_cannot_run_without_the_role(tmp_path: pathlib.Path) -> None:
     assert result["failed"] is True
     assert result["msg"].startswith("Preflight cannot run: role web not found")
 
+
+
+# -- vaulted secrets ---------------------------------------------------------------------------------
+
+def _vaulted(text: str = "x") -> t.Any:
+    """An inline !vault value as the inventory loader returns it (never decrypted here)."""
+    from ansible.parsing.vault import EncryptedString
+
+    return EncryptedString(ciphertext="$ANSIBLE_VAULT;1.2;AES256;sim\n6162636465666768\n")
+
+
+@pytest.mark.parametrize(
+    ("raw", "variable"),
+    [
+        pytest.param({"ansible_password": "Passw0rd!"}, "ansible_password", id="password-in-clear"),
+        pytest.param({"ansible_password": "{{ vault_ansible_password }}", "vault_ansible_password": "Passw0rd!"},
+                     "vault_ansible_password", id="vault-variable-not-encrypted"),
+        pytest.param({"ansible_become_password": "{{ pw }}", "pw": "Passw0rd!"}, "pw", id="via-another-variable"),
+    ],
+)
+def test_connection_password_in_clear_is_refused(raw: dict, variable: str) -> None:
+    problems = pf.check_connection_secrets("web01", raw)
+    assert _names(problems) == [("web01", variable)]
+    assert "plain text" in problems[0].problem
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param({"ansible_password": _vaulted()}, id="inline-vault"),
+        pytest.param({"ansible_password": "{{ vault_ansible_password }}", "vault_ansible_password": _vaulted()},
+                     id="vault-variable-encrypted"),
+        pytest.param({"ansible_password": "{{ vault_ansible_password }}"}, id="reference-only"),
+        pytest.param({}, id="kerberos-ticket-no-password"),
+    ],
+)
+def test_vaulted_connection_password_is_accepted(raw: dict) -> None:
+    assert pf.check_connection_secrets("web01", raw) == []
+
+
+def test_role_secret_from_unencrypted_vault_variable_is_refused(web_role: pf.RoleSpec) -> None:
+    raw = {"web_token": "{{ vault_web_token }}", "vault_web_token": "hunter2"}
+    assert _names(pf.check_plaintext_secrets("web01", web_role, raw)) == [("web01", "vault_web_token")]
+    raw["vault_web_token"] = _vaulted()
+    assert pf.check_plaintext_secrets("web01", web_role, raw) == []
+
+
+def test_vaulted_role_secret_is_accepted(web_role: pf.RoleSpec) -> None:
+    assert pf.check_plaintext_secrets("web01", web_role, {"web_token": _vaulted()}) == []
+
+
+# -- Kerberos delegation ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting", ["ansible_psrp_negotiate_delegate", "ansible_winrm_kerberos_delegation"])
+def test_kerberos_delegation_is_refused(setting: str) -> None:
+    problems = pf.check_delegation("web01", _optional({setting: True}))
+    assert _names(problems) == [("web01", setting)]
+    assert "mcms_allow_kerberos_delegation" in problems[0].fix
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        pytest.param({"ansible_psrp_negotiate_delegate": True,
+                      "mcms_allow_kerberos_delegation": {"reason": "the app reads a share as the caller"}}, False,
+                     id="allowed-with-reason"),
+        pytest.param({"ansible_psrp_negotiate_delegate": True, "mcms_allow_kerberos_delegation": {"reason": " "}},
+                     True, id="empty-reason"),
+        pytest.param({"ansible_psrp_negotiate_delegate": True, "mcms_allow_kerberos_delegation": True}, True,
+                     id="no-reason"),
+        pytest.param({"ansible_psrp_negotiate_delegate": False}, False, id="off"),
+    ],
+)
+def test_kerberos_delegation_needs_an_allowance_with_a_reason(values: dict, refused: bool) -> None:
+    assert bool(pf.check_delegation("web01", _optional(values))) is refused
+
+
+# -- the roles' own validation functions ------------------------------------------------------------------
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+WEB_TIER = [{"name": "web", "hosts": "webservers", "roles": ["iis", "tls"]}]
+GOOD_WEB = {
+    "iis_hosting_bundle_source": "https://artifacts.example/dotnet-hosting-8.0.11-win.exe",
+    "iis_hosting_bundle_product_id": "{26839EEE-DB8F-52EA-8A81-B752A6602FA0}",
+    "iis_group_sites": [{"name": "MCMS", "hostnames": ["mcms.example.internal"]}],
+    "tls_sites": [{"name": "MCMS", "hostnames": ["mcms.example.internal"]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("override", "variable", "words"),
+    [
+        pytest.param({"tls_cipher_suites": ["TLS_AES_256_GCM_SHA348"]}, "tls_cipher_suites",
+                     "did you mean TLS_AES_256_GCM_SHA384?", id="tls-cipher-suite-typo"),
+        pytest.param({"tls_sites": [{"name": "MCSM", "hostnames": ["mcms.example.internal"]}]}, "tls_sites",
+                     "'MCSM' is not a site of the iis role", id="tls-site-not-an-iis-site"),
+        pytest.param({"iis_firewall_profiles": ["domain", "privat"]}, "iis_firewall_profiles",
+                     "'privat' is not a firewall profile", id="firewall-profile-typo"),
+        pytest.param({"iis_firewall_remote_ip": "10.0.0.0/33"}, "iis_firewall_remote_ip",
+                     "'10.0.0.0/33' is neither", id="firewall-remote-ip-typo"),
+        pytest.param({"iis_sites_root": "inetpub\\sites"}, "iis_sites_root",
+                     "iis_sites_root 'inetpub\\sites' must be an absolute path", id="relative-sites-root"),
+    ],
+)
+def test_action_runs_each_roles_validation_function(override: dict, variable: str, words: str) -> None:
+    hosts = {"web01": {**SIM, **GOOD_WEB, **override}}
+    result = _run_action(REPO / "roles", hosts, {"webservers": ["web01"]}, tiers=WEB_TIER)
+    assert result.get("failed"), result["msg"]
+    assert [p["variable"] for p in result["problems"]] == [variable], result["msg"]
+    assert words in result["problems"][0]["problem"]
+
+
+def test_action_passes_the_good_web_tier_input() -> None:
+    result = _run_action(REPO / "roles", {"web01": dict(SIM, **GOOD_WEB)}, {"webservers": ["web01"]},
+                         tiers=WEB_TIER)
+    assert not result.get("failed"), result["msg"]
+
+
+def test_action_refuses_a_pfx_in_clear() -> None:
+    site = {"name": "MCMS", "hostnames": ["mcms.example.internal"], "pfx_b64": "MIIKcQIBAzCCCjcGCSqGSIb3DQ",
+            "pfx_password": "{{ vault_pfx_password }}"}
+    hosts = {"web01": {**SIM, **GOOD_WEB, "tls_sites": [site], "vault_pfx_password": _vaulted()}}
+    result = _run_action(REPO / "roles", hosts, {"webservers": ["web01"]}, tiers=WEB_TIER)
+    assert ("web01", "tls_sites[0].pfx_b64") in {(p["host"], p["variable"]) for p in result["problems"]}
+
+
+def test_validator_crash_is_reported_without_quoting_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(_values: t.Any, _others: t.Any) -> list[str]:
+        raise ValueError("invalid literal for int(): 's3cret'")
+
+    monkeypatch.setitem(pf.ROLE_VALIDATORS, "web", crash)
+    problems = pf.check_role_semantics("web01", {"web": {"web_token": "s3cret"}})
+    assert _names(problems) == [("web01", "(role web)")]
+    assert "ValueError" in problems[0].problem
+    assert "s3cret" not in problems[0].line()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import pathlib
 import typing as t
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mcms.infra.plugins.filter import iis_plan as f
@@ -414,5 +416,24 @@ def test_firewall_ports() -> None:
 
 def test_filter_module_exposes_every_filter() -> None:
     assert set(f.FilterModule().filters()) == {
-        "iis_input_errors", "iis_sites_normalize", "iis_feature_plan", "iis_pool_plan", "iis_site_plan",
-        "iis_apphost_plan", "iis_firewall_ports"}
+        "iis_input_errors", "iis_sites_normalize", "iis_feature_plan", "iis_pool_plan", "iis_auth_plan",
+        "iis_site_plan", "iis_apphost_plan", "iis_firewall_ports"}
+
+
+@pytest.mark.parametrize("name", sorted(f.FilterModule().filters()))
+def test_every_filter_has_its_doc_sidecar(name: str) -> None:
+    sidecar = pathlib.Path(f.__file__).with_name(f"{name}.yml")
+    assert sidecar.is_file(), f"{sidecar} missing (ansible-doc -t filter mcms.infra.{name} needs it)"
+    doc = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    assert doc["DOCUMENTATION"]["name"] == name
+    assert set(doc) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+
+
+def test_auth_plan_carries_no_secret() -> None:
+    sites = normalize([{"name": "A", "hostnames": ["a.example"],
+                        "app_pool": {"identity": "CORP\\svc", "password": "s3cret"}},
+                       {"name": "B", "hostnames": ["b.example"], "state": "absent"}])
+    plan = f.iis_auth_plan(sites)
+    assert [p["name"] for p in plan] == ["A"]
+    assert "s3cret" not in repr(plan)
+    assert plan[0]["authentication"]["providers"] == ["Negotiate", "NTLM"]

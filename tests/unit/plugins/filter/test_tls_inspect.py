@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import pathlib
 
 import pytest
+import yaml
 from _tls_certs import make_cert, pem, pfx_b64, thumbprint
 from ansible.errors import AnsibleFilterError
 
@@ -17,6 +19,9 @@ from ansible_collections.mcms.infra.plugins.filter.tls_inspect import (
 )
 
 HOST = "mcms.lab.example"
+from ansible_collections.mcms.infra.plugins.plugin_utils import _tls
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
 GOOD = {
     "tls_certificate_source": "ownca",
     "tls_renew_before_days": 30,
@@ -97,9 +102,9 @@ def test_good_input_has_no_errors() -> None:
     ("tls_protocols_enabled", ["TLS 1.2", "TLS 1.0"], "both list TLS 1.0"),
     ("tls_sites.0.port", 70000, "tls_sites[0] (MCMS).port is 70000"),
     ("tls_sites.0.port", 0, "use a TCP port between 1 and 65535"),
-    ("tls_sites.0.hostnames", ["https://mcms.lab.example"], "has a scheme"),
-    ("tls_sites.0.hostnames", ["mcms.lab.example:443"], "has a path or a port"),
-    ("tls_sites.0.hostnames", ["bad_host!.example"], "is not a valid DNS host name"),
+    ("tls_sites.0.hostnames", ["https://mcms.lab.example"], "contains a scheme"),
+    ("tls_sites.0.hostnames", ["mcms.lab.example:443"], "contains a port"),
+    ("tls_sites.0.hostnames", ["bad_host!.example"], "is not a valid DNS name"),
     ("tls_sites.0.hostnames", [], "tls_sites[0] (MCMS).hostnames is empty"),
     ("tls_sites.0.ip", "300.1.1.1", "tls_sites[0] (MCMS).ip"),
     ("tls_expiry_warn_days", 3, "tls_expiry_warn_days (3) is below tls_expiry_fail_days (7)"),
@@ -108,10 +113,33 @@ def test_good_input_has_no_errors() -> None:
     ("tls_hashes_disabled", ["MD4"], "tls_hashes_disabled holds unknown hash 'MD4'"),
     ("tls_cipher_suites", ["ECDHE-RSA-AES128-GCM-SHA256"], "tls_cipher_suites[0]"),
     ("tls_cipher_suites", [], "tls_cipher_suites is empty"),
+    # A suite name with the right shape that Windows Server 2022 does not know (a typo) is refused too.
+    ("tls_cipher_suites", ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA348"],
+     "did you mean TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384?"),
+    ("tls_cipher_suites", ["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"], "Windows Server 2022 does not know"),
+    ("tls_ca_certificate", "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----",
+     "tls_ca_certificate is not a PEM certificate"),
 ])
 def test_bad_input_names_the_variable(path: str, value: object, names: str) -> None:
     errors = tls_input_errors(with_(path, value))
     assert any(names in e for e in errors), errors
+
+
+def test_every_default_cipher_suite_is_known() -> None:
+    defaults = yaml.safe_load((REPO / "roles" / "tls" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    assert tls_input_errors({**GOOD, "tls_cipher_suites": defaults["tls_cipher_suites"]}) == []
+
+
+@pytest.mark.parametrize(("iis_sites", "expected"), [
+    (["MCMS"], []),
+    (["mcms"], []),  # IIS site names are case-insensitive
+    (["Other"], ["tls_sites[0] (MCMS).name: 'MCMS' is not a site of the iis role on this host"]),
+    (None, []),  # the iis role does not run here: nothing to compare with
+])
+def test_tls_site_must_be_an_iis_site(iis_sites: list[str] | None, expected: list[str]) -> None:
+    errors = _tls.input_errors(GOOD, iis_sites)
+    assert [e for e in errors if ".name:" in e] == [e for e in errors if any(x in e for x in expected)]
+    assert len([e for e in errors if ".name:" in e]) == len(expected), errors
 
 
 def test_duplicate_binding_across_sites() -> None:

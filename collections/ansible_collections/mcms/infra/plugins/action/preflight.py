@@ -60,19 +60,27 @@ class ActionModule(ActionBase):
             for tier in host_tiers:
                 host_roles.extend(r for r in tier.roles if r not in host_roles)
             checked[host] = host_roles
+            values_by_role: dict[str, dict[str, t.Any]] = {}
             for name in host_roles:
                 role = roles[name]
-                problems.extend(pf.check_role_input(host, role, defined, resolve, other_options=all_options))
+                input_problems = pf.check_role_input(host, role, defined, resolve, other_options=all_options)
+                problems.extend(input_problems)
                 problems.extend(pf.check_plaintext_secrets(host, role, raw_vars))
+                if not any(p.variable in role.options for p in input_problems):
+                    # Semantic checks only on input of the right types (else the type problem is the report).
+                    values_by_role[name] = pf.role_values(role, defined, resolve)
+            problems.extend(pf.check_role_semantics(host, values_by_role))
             for tier in host_tiers:
                 problems.extend(pf.check_requirements(host, tier, roles, defined, resolve))
             problems.extend(pf.check_secrets(host, raw_vars, resolve))
+            problems.extend(pf.check_connection_secrets(host, raw_vars))
 
             def optional(name: str, _defined: set[str] = defined, _resolve: pf.Resolver = resolve) -> t.Any:
                 return _resolve(name) if name in _defined else None
 
             connection = optional("ansible_connection")
             problems.extend(pf.check_connection(host, to_text(connection) if connection else None, optional))
+            problems.extend(pf.check_delegation(host, optional))
 
         result["checked"] = checked
         result["changed"] = False

@@ -1,709 +1,67 @@
-"""Controller-side planning for the ``iis`` role.
+"""Filters of the ``iis`` role: thin wrappers over ``plugin_utils/_iis.py``.
 
-The ``iis`` role keeps its module round trips low (a no-op run of ``iis`` and
-``tls`` on a web node must stay within 15 round trips, facts included): it
-reads the host once through read-only modules (``win_feature_info``,
-``website_info``, ``slurp`` of ``applicationHost.config``), then these filters
-compare what was read with the desired state and return only the module calls
-that would change something.  Tasks loop over the returned plans, so a host
-that already matches costs no further round trip, and a drifted host gets
-exactly one call per drifted resource -- which is also what makes a check-mode
-run report exactly the drifted resources.
-
-The filters never talk to a host and never raise on bad input: bad input is
-reported by :func:`iis_input_errors` as a list of messages, each naming the
-variable and the fix, so ``validate.yml`` can fail before any host is touched.
-
-Filters (documented in the YAML sidecars next to this file):
-
-* ``iis_input_errors``    -- semantic preflight checks of the role's variables.
-* ``iis_sites_normalize`` -- combine ``iis_sites``/``iis_group_sites``/
-  ``iis_host_sites`` and fill defaults (never a hash merge).
-* ``iis_feature_plan``    -- features to install/remove from ``win_feature_info``.
-* ``iis_site_plan``       -- ``microsoft.iis.website`` calls from ``website_info``.
-* ``iis_pool_plan``       -- ``microsoft.iis.web_app_pool`` arguments per site.
-* ``iis_apphost_plan``    -- ``community.windows.win_xml`` calls on
-  ``applicationHost.config`` from its slurped content.
-* ``iis_firewall_ports``  -- the inbound TCP ports the sites need.
+The role reads the host once through read-only modules, then these filters
+compare what was read with the desired state and return only the module
+calls that would change something (the logic and its rationale live in
+``_iis``).  Each filter is documented in the YAML sidecar beside this file
+(``iis_<name>.yml``, ``ansible-doc -t filter mcms.infra.iis_<name>``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import typing as t
-import xml.etree.ElementTree as ET
 
 from ansible.errors import AnsibleFilterError
 
-SITE_LAYERS = ("iis_sites", "iis_group_sites", "iis_host_sites")
-"""The three list variables a site can come from, lowest precedence first."""
-
-DEFAULT_SITE_NAME = "Default Web Site"
-BUILTIN_IDENTITIES = {
-    "applicationpoolidentity": "ApplicationPoolIdentity",
-    "localservice": "LocalService",
-    "localsystem": "LocalSystem",
-    "networkservice": "NetworkService",
-}
-SITE_STATES = ("started", "stopped", "absent")
-WINDOWS_AUTH_PROVIDERS = ("Negotiate", "NTLM", "Negotiate:Kerberos", "Negotiate:PKU2U", "Negotiate:CloudAP")
-TOKEN_CHECKING = ("None", "Allow", "Require")
-
-_DRIVE_PATH = re.compile(r"^[A-Za-z]:\\")
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_TIMESPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
-_ACCOUNT = re.compile(r"^(?:[^\\/@\s]+\\[^\\/@\s]+|[^\\/@\s]+@[^\\/@\s]+)$")
-
-APPHOST_PATH = r"C:\Windows\System32\inetsrv\config\applicationHost.config"
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-def _is_int(value: t.Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_int(value: t.Any) -> int | None:
-    """``value`` as an int when it is one (or a string of digits, as extra
-    vars give), else None.  Booleans are not numbers here."""
-    if _is_int(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _port_ok(value: t.Any) -> bool:
-    port = _as_int(value)
-    return port is not None and 1 <= port <= 65535
-
-
-def _lower(value: t.Any) -> str:
-    return str(value if value is not None else "").lower()
-
-
-def _path_key(path: t.Any) -> str:
-    """Compare Windows paths the way IIS and PowerShell do: case-insensitive,
-    no trailing separator, forward slashes accepted."""
-    text = str(path or "").replace("/", "\\")
-    while len(text) > 3 and text.endswith("\\"):
-        text = text[:-1]
-    return text.lower()
-
-
-def _site_label(origin: str, site: t.Any) -> str:
-    name = site.get("name") if isinstance(site, dict) else None
-    return f"{origin} ({name})" if name else origin
-
-
-def _hostname_error(hostname: t.Any) -> str | None:
-    """Why ``hostname`` is not a usable IIS host header, or None."""
-    if not isinstance(hostname, str) or not hostname:
-        return "is empty or not a string"
-    if "://" in hostname:
-        return "contains a scheme (write the bare DNS name, e.g. 'mcms.corp.example', not 'https://...')"
-    if ":" in hostname:
-        return "contains a port or scheme (the port is https_port/http_port, not part of the host header)"
-    if "/" in hostname:
-        return "contains a path (a host header is a bare DNS name)"
-    if any(ch.isspace() for ch in hostname):
-        return "contains whitespace"
-    labels = hostname.split(".")
-    if labels[0] == "*":
-        labels = labels[1:]
-        if len(labels) < 2:
-            return "is a wildcard without a parent domain (use '*.corp.example')"
-    if len(hostname) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-        return "is not a valid DNS name"
-    return None
-
-
-def _timespan_from_minutes(minutes: int) -> str:
-    """IIS TimeSpan text in the form ``[d.]hh:mm:ss`` (what ``web_app_pool_info``
-    reports, TimeSpan.ToString("c")), so values compare equal on both sides."""
-    days, rest = divmod(int(minutes), 24 * 60)
-    hours, mins = divmod(rest, 60)
-    text = f"{hours:02d}:{mins:02d}:00"
-    return f"{days}.{text}" if days else text
-
-
-def _schedule_entry(value: str) -> str:
-    """A recycle schedule time ``HH:MM`` or ``HH:MM:SS`` as ``hh:mm:ss``."""
-    return value if value.count(":") == 2 else f"{value}:00"
-
-
-# ---------------------------------------------------------------------------
-# normalisation
-# ---------------------------------------------------------------------------
-def iis_sites_normalize(
-    layers: list[t.Any],
-    site_defaults: dict[str, t.Any],
-    app_pool_defaults: dict[str, t.Any],
-    authentication_defaults: dict[str, t.Any],
-    sites_root: str,
-) -> list[dict[str, t.Any]]:
-    """Combine the site layers and fill every option from the defaults.
-
-    ``layers`` is ``[iis_sites, iis_group_sites, iis_host_sites]``.  A site in
-    a later layer replaces the site of the same name (case-insensitive) from an
-    earlier layer *as a whole*; nothing is deep-merged.  The order of first
-    appearance is kept.  Every returned site carries ``_origin`` (e.g.
-    ``iis_host_sites[1]``) so later messages can name the variable.
-    """
-    combined: dict[str, dict[str, t.Any]] = {}
-    order: list[str] = []
-    for layer_index, layer in enumerate(layers or []):
-        origin_name = SITE_LAYERS[layer_index] if layer_index < len(SITE_LAYERS) else f"layer{layer_index}"
-        for index, site in enumerate(layer or []):
-            if not isinstance(site, dict) or not site.get("name"):
-                continue  # reported by iis_input_errors
-            key = str(site["name"]).lower()
-            if key not in combined:
-                order.append(key)
-            combined[key] = {"_origin": f"{origin_name}[{index}]", **site}
-
-    result = []
-    for key in order:
-        raw = combined[key]
-        site = {**site_defaults, **{k: v for k, v in raw.items() if k not in ("app_pool", "authentication")}}
-        site["name"] = str(raw["name"])
-        site["hostnames"] = [str(h) for h in (site.get("hostnames") or [])]
-        for option in ("https_port", "http_port"):
-            port = _as_int(site.get(option))
-            if port is not None:
-                site[option] = port
-        if not site.get("physical_path"):
-            site["physical_path"] = sites_root.rstrip("\\/") + "\\" + site["name"]
-        pool = {**app_pool_defaults, **(raw.get("app_pool") or {})}
-        pool["name"] = pool.get("name") or site["name"]
-        site["app_pool"] = pool
-        site["authentication"] = {**authentication_defaults, **(raw.get("authentication") or {})}
-        result.append(site)
-    return result
-
-
-# ---------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------
-def _pool_errors(label: str, pool: dict[str, t.Any]) -> list[str]:
-    errors = []
-    identity = pool.get("identity")
-    password = pool.get("password")
-    if not isinstance(identity, str) or not identity:
-        errors.append(f"{label}: app_pool.identity is empty; use ApplicationPoolIdentity, a gMSA "
-                      "('DOMAIN\\name$') or a domain account ('DOMAIN\\user' with app_pool.password)")
-    elif identity.lower() in BUILTIN_IDENTITIES:
-        if password:
-            errors.append(f"{label}: app_pool.password is set but app_pool.identity '{identity}' is a built-in "
-                          "identity that takes no password; remove app_pool.password")
-    elif not _ACCOUNT.match(identity):
-        errors.append(f"{label}: app_pool.identity '{identity}' is neither a built-in identity "
-                      f"({', '.join(BUILTIN_IDENTITIES.values())}) nor an account in the form 'DOMAIN\\name' "
-                      "or 'name@domain'")
-    elif identity.endswith("$"):
-        if password:
-            errors.append(f"{label}: app_pool.identity '{identity}' is a gMSA, whose password Windows manages; "
-                          "remove app_pool.password")
-    elif not password:
-        errors.append(f"{label}: app_pool.identity '{identity}' is an account and needs app_pool.password "
-                      "(a vault_* variable); set it, or use a gMSA ('DOMAIN\\name$') or ApplicationPoolIdentity")
-
-    if pool.get("start_mode") not in ("AlwaysRunning", "OnDemand"):
-        errors.append(f"{label}: app_pool.start_mode '{pool.get('start_mode')}' must be AlwaysRunning or OnDemand")
-    if pool.get("idle_timeout_action") not in ("Terminate", "Suspend"):
-        errors.append(f"{label}: app_pool.idle_timeout_action '{pool.get('idle_timeout_action')}' "
-                      "must be Terminate or Suspend")
-    for option, upper in (("idle_timeout_minutes", 43200), ("periodic_restart_minutes", 432000)):
-        value = pool.get(option)
-        if not _is_int(value) or not 0 <= value <= upper:
-            errors.append(f"{label}: app_pool.{option} '{value}' must be an integer from 0 (off) to {upper}")
-    schedule = pool.get("recycle_schedule")
-    if not isinstance(schedule, list) or not all(isinstance(s, str) and _TIMESPAN.match(s) for s in schedule):
-        errors.append(f"{label}: app_pool.recycle_schedule {schedule!r} must be a list of times 'HH:MM' or "
-                      "'HH:MM:SS' (24h)")
-    if not isinstance(pool.get("load_user_profile"), bool):
-        errors.append(f"{label}: app_pool.load_user_profile must be true or false")
-    return errors
-
-
-def _auth_errors(label: str, auth: dict[str, t.Any]) -> list[str]:
-    errors = []
-    for option in ("windows", "anonymous", "use_kernel_mode"):
-        if auth.get(option) is not None and not isinstance(auth.get(option), bool):
-            errors.append(f"{label}: authentication.{option} must be true, false or null (unmanaged)")
-    providers = auth.get("providers")
-    if not isinstance(providers, list) or not providers:
-        errors.append(f"{label}: authentication.providers must be a non-empty list, e.g. [Negotiate, NTLM]")
-    else:
-        for provider in providers:
-            if provider not in WINDOWS_AUTH_PROVIDERS:
-                errors.append(f"{label}: authentication.providers entry '{provider}' is not one of "
-                              f"{', '.join(WINDOWS_AUTH_PROVIDERS)}")
-    if auth.get("token_checking") not in TOKEN_CHECKING:
-        errors.append(f"{label}: authentication.token_checking '{auth.get('token_checking')}' must be one of "
-                      f"{', '.join(TOKEN_CHECKING)}")
-    return errors
+from ansible_collections.mcms.infra.plugins.plugin_utils import _iis
 
 
 def iis_input_errors(values: dict[str, t.Any]) -> list[str]:
-    """Semantic checks the argument spec cannot express.
-
-    ``values`` holds the role's public variables by name.  Returns one message
-    per problem, each naming the variable and saying how to fix it; an empty
-    list means the input is usable.
-    """
-    errors: list[str] = []
-    layers = [values.get(name) for name in SITE_LAYERS]
-
-    # --- raw site entries: names and duplicates within one layer ---------
-    for name, layer in zip(SITE_LAYERS, layers, strict=True):
-        if layer is None:
-            continue
-        if not isinstance(layer, list):
-            errors.append(f"{name} must be a list of site definitions, not {type(layer).__name__}")
-            continue
-        seen: dict[str, int] = {}
-        for index, site in enumerate(layer):
-            origin = f"{name}[{index}]"
-            if not isinstance(site, dict):
-                errors.append(f"{origin} must be a mapping with at least 'name' and 'hostnames'")
-                continue
-            if not isinstance(site.get("name"), str) or not site.get("name", "").strip():
-                errors.append(f"{origin}: 'name' is required (the IIS site name)")
-                continue
-            key = site["name"].lower()
-            if key in seen:
-                errors.append(f"{origin}: duplicate site name '{site['name']}' (also {name}[{seen[key]}]); "
-                              "each site appears once per list -- later lists override earlier ones by name")
-            else:
-                seen[key] = index
-            if key == DEFAULT_SITE_NAME.lower():
-                errors.append(f"{origin}: '{DEFAULT_SITE_NAME}' is managed by iis_default_site_state; "
-                              "give the application its own site name")
-            for sub in ("app_pool", "authentication"):
-                if site.get(sub) is not None and not isinstance(site.get(sub), dict):
-                    errors.append(f"{origin}: {sub} must be a mapping")
-
-    if errors:
-        return errors
-
-    sites = iis_sites_normalize(
-        layers,
-        values.get("iis_site_defaults") or {},
-        values.get("iis_app_pool_defaults") or {},
-        values.get("iis_authentication_defaults") or {},
-        str(values.get("iis_sites_root") or ""),
-    )
-    system_drive = _lower(values.get("iis_system_drive") or "C:").rstrip("\\")
-    require_data_drive = bool(values.get("iis_require_non_system_drive"))
-
-    bindings: dict[tuple[str, int, str], str] = {}
-    hostnames: dict[str, str] = {}
-    pools: dict[str, str] = {}
-    for site in sites:
-        label = _site_label(site["_origin"], site)
-        state = site.get("state")
-        if state not in SITE_STATES:
-            errors.append(f"{label}: state '{state}' must be one of {', '.join(SITE_STATES)}")
-        if state == "absent":
-            continue
-
-        for option in ("https_port", "http_port"):
-            if not _port_ok(site.get(option)):
-                errors.append(f"{label}: {option} '{site.get(option)}' is not a TCP port (an integer 1-65535)")
-        if _port_ok(site.get("https_port")) and site.get("https_port") == site.get("http_port"):
-            errors.append(f"{label}: https_port and http_port are both {site.get('https_port')}; "
-                          "HTTP and HTTPS need different ports")
-        if not isinstance(site.get("http_redirect"), bool):
-            errors.append(f"{label}: http_redirect must be true or false")
-        if not isinstance(site.get("preload_enabled"), bool):
-            errors.append(f"{label}: preload_enabled must be true or false")
-        ip = site.get("ip")
-        if not isinstance(ip, str) or not (ip == "*" or re.match(r"^\d{1,3}(\.\d{1,3}){3}$", ip)
-                                          or re.match(r"^\[[0-9A-Fa-f:]+\]$", ip)):
-            errors.append(f"{label}: ip '{ip}' must be '*' (all addresses), an IPv4 address or a bracketed "
-                          "IPv6 address")
-
-        names = site.get("hostnames")
-        if not names:
-            errors.append(f"{label}: hostnames is empty; list the DNS names users reach the site by "
-                          "(the tls role binds HTTPS to them by SNI)")
-        for hostname in names or []:
-            why = _hostname_error(hostname)
-            if why:
-                errors.append(f"{label}: hostnames entry '{hostname}' {why}")
-                continue
-            key = hostname.lower()
-            if key in hostnames and hostnames[key] != site["name"]:
-                errors.append(f"{label}: hostname '{hostname}' is also used by site '{hostnames[key]}'; "
-                              "a host header can belong to one site only")
-            elif key in hostnames:
-                errors.append(f"{label}: hostname '{hostname}' is listed twice")
-            hostnames[key] = site["name"]
-            if site.get("http_redirect") and _port_ok(site.get("http_port")):
-                binding = (str(ip), site["http_port"], key)
-                if binding in bindings and bindings[binding] != site["name"]:
-                    errors.append(f"{label}: binding http {ip}:{site['http_port']}:{hostname} is also used by "
-                                  f"site '{bindings[binding]}'")
-                bindings[binding] = site["name"]
-
-        path = site.get("physical_path")
-        if not isinstance(path, str) or not _DRIVE_PATH.match(path):
-            errors.append(f"{label}: physical_path '{path}' must be an absolute path with a drive letter, "
-                          "e.g. 'D:\\sites\\MCMS'")
-        elif require_data_drive and path[:2].lower() == system_drive:
-            errors.append(f"{label}: physical_path '{path}' is on the system drive {system_drive.upper()} but "
-                          "iis_require_non_system_drive is true; put the site on a data drive (e.g. D:)")
-
-        pool = site["app_pool"]
-        pool_key = str(pool.get("name")).lower()
-        if pool_key in pools:
-            errors.append(f"{label}: app_pool.name '{pool.get('name')}' is also the pool of site "
-                          f"'{pools[pool_key]}'; every site gets its own app pool")
-        pools[pool_key] = site["name"]
-        errors.extend(_pool_errors(label, pool))
-        errors.extend(_auth_errors(label, site["authentication"]))
-
-    # --- features ----------------------------------------------------------
-    present = {_lower(f) for f in values.get("iis_features") or []}
-    for feature in values.get("iis_features_absent") or []:
-        if _lower(feature) in present:
-            errors.append(f"iis_features_absent: '{feature}' is also in iis_features; a feature cannot be both "
-                          "installed and removed")
-    if values.get("iis_management_console") and "web-mgmt-console" in {
-            _lower(f) for f in values.get("iis_features_absent") or []}:
-        errors.append("iis_management_console is true but Web-Mgmt-Console is in iis_features_absent; "
-                      "remove it from iis_features_absent or set iis_management_console: false")
-
-    # --- hosting bundle ------------------------------------------------------
-    if values.get("iis_hosting_bundle_enabled"):
-        source = values.get("iis_hosting_bundle_source")
-        if not source:
-            errors.append("iis_hosting_bundle_source is empty: set it to the internal artifact path "
-                          "('\\\\artifacts\\dotnet\\dotnet-hosting-<version>-win.exe') or internal URL, "
-                          "or set iis_hosting_bundle_enabled: false")
-        elif re.match(r"^https?://", str(source), re.I) and not str(source).lower().startswith("https://") \
-                and not values.get("iis_hosting_bundle_allow_http"):
-            errors.append(f"iis_hosting_bundle_source '{source}' is plain http; use an https:// URL or a file "
-                          "share path (or set iis_hosting_bundle_allow_http: true for an isolated lab)")
-        product_id = values.get("iis_hosting_bundle_product_id")
-        if not product_id or not re.match(r"^\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?$",
-                                          str(product_id)):
-            errors.append(f"iis_hosting_bundle_product_id '{product_id or ''}' must be the bundle's product "
-                          "GUID ('{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}', from the uninstall registry key of "
-                          "a host where this version is installed); it makes the install idempotent")
-        checksum = values.get("iis_hosting_bundle_checksum")
-        if checksum and not re.match(r"^[0-9A-Fa-f]{64}$", str(checksum)):
-            errors.append(f"iis_hosting_bundle_checksum '{checksum}' must be a SHA-256 digest "
-                          "(64 hex characters) or empty")
-
-    # --- global settings -------------------------------------------------------
-    for name in ("iis_request_max_allowed_content_length", "iis_request_max_url", "iis_request_max_query_string"):
-        value = values.get(name)
-        if not _is_int(value) or not 1 <= value <= 4294967295:
-            errors.append(f"{name} '{value}' must be a positive integer (at most 4294967295)")
-    max_age = values.get("iis_hsts_max_age")
-    if not _is_int(max_age) or max_age < 0:
-        errors.append(f"iis_hsts_max_age '{max_age}' must be a number of seconds (>= 0; 31536000 is one year)")
-    elif values.get("iis_hsts_preload") and max_age < 31536000:
-        errors.append(f"iis_hsts_max_age {max_age} is below one year (31536000) but iis_hsts_preload is true; "
-                      "browsers' preload lists require at least one year")
-
-    for name in ("iis_firewall_extra_ports",):
-        for port in values.get(name) or []:
-            if not _port_ok(port):
-                errors.append(f"{name} entry '{port}' is not a TCP port (an integer 1-65535)")
-    return errors
+    """Every problem in the ``iis`` role's variables (empty when the input is good)."""
+    if not isinstance(values, dict):
+        raise AnsibleFilterError("iis_input_errors: expects a dict of the role's variables")
+    return _iis.input_errors(values)
 
 
-# ---------------------------------------------------------------------------
-# features
-# ---------------------------------------------------------------------------
+def iis_sites_normalize(layers: list[t.Any], site_defaults: dict[str, t.Any], app_pool_defaults: dict[str, t.Any],
+                        authentication_defaults: dict[str, t.Any], sites_root: str) -> list[dict[str, t.Any]]:
+    """``[iis_sites, iis_group_sites, iis_host_sites]`` combined by name, every option filled."""
+    return _iis.iis_sites_normalize(layers, site_defaults, app_pool_defaults, authentication_defaults, sites_root)
+
+
 def iis_feature_plan(features: list[dict[str, t.Any]] | None, wanted: list[str],
                      unwanted: list[str]) -> dict[str, list[str]]:
-    """Which of ``wanted`` are not installed and which of ``unwanted`` are.
-
-    ``features`` is ``win_feature_info``'s ``features`` list.  A wanted name
-    the host does not know is reported as missing, so that ``win_feature``
-    fails with Windows' own message about the invalid name.
-    """
-    installed = {_lower(f.get("name")): bool(f.get("installed")) for f in features or []}
-    return {
-        "install": [name for name in wanted if not installed.get(_lower(name), False)],
-        "remove": [name for name in unwanted if installed.get(_lower(name), False)],
-    }
+    """Features to install and to remove, from ``win_feature_info``."""
+    return _iis.iis_feature_plan(features, wanted, unwanted)
 
 
-# ---------------------------------------------------------------------------
-# app pools
-# ---------------------------------------------------------------------------
 def iis_pool_plan(sites: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    """``microsoft.iis.web_app_pool`` arguments for every site's pool.
-
-    Returns dicts with ``name``, ``state`` and ``attributes`` (IIS attribute
-    paths as ``web_app_pool`` takes them) and ``secret`` (true when the
-    attributes carry a password, so the task must run with ``no_log``).
-    """
-    plans = []
-    for site in sites:
-        pool = site["app_pool"]
-        if site.get("state") == "absent":
-            plans.append({"name": pool["name"], "state": "absent", "attributes": {}, "secret": False})
-            continue
-        identity = str(pool["identity"])
-        attributes: dict[str, t.Any] = {
-            "managedRuntimeVersion": "",
-            "managedPipelineMode": "Integrated",
-            "startMode": pool["start_mode"],
-            "autoStart": True,
-            "processModel.loadUserProfile": bool(pool["load_user_profile"]),
-            "processModel.idleTimeout": _timespan_from_minutes(pool["idle_timeout_minutes"]),
-            "processModel.idleTimeoutAction": pool["idle_timeout_action"],
-            "recycling.periodicRestart.time": _timespan_from_minutes(pool["periodic_restart_minutes"]),
-            "recycling.periodicRestart.schedule": [_schedule_entry(s) for s in pool["recycle_schedule"]],
-        }
-        secret = False
-        if identity.lower() in BUILTIN_IDENTITIES:
-            attributes["processModel.identityType"] = BUILTIN_IDENTITIES[identity.lower()]
-        else:
-            attributes["processModel.identityType"] = "SpecificUser"
-            attributes["processModel.userName"] = identity
-            if identity.endswith("$"):
-                attributes["processModel.password"] = ""
-            else:
-                attributes["processModel.password"] = pool["password"]
-                secret = True
-        plans.append({"name": pool["name"], "state": "started" if site.get("state") == "started" else "present",
-                      "attributes": attributes, "secret": secret})
-    return plans
+    """``microsoft.iis.web_app_pool`` arguments per site."""
+    return _iis.iis_pool_plan(sites)
 
 
-# ---------------------------------------------------------------------------
-# sites
-# ---------------------------------------------------------------------------
-def _binding_key(binding: dict[str, t.Any]) -> str:
-    return f"{binding.get('ip') or ''}:{binding.get('port')}:{binding.get('hostname') or ''}".lower()
+def iis_auth_plan(sites: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Name and authentication settings of every present site (nothing secret)."""
+    return _iis.iis_auth_plan(sites)
 
 
 def iis_site_plan(sites: list[dict[str, t.Any]], info_sites: list[dict[str, t.Any]] | None,
                   default_site_state: str = "absent") -> list[dict[str, t.Any]]:
-    """The ``microsoft.iis.website`` calls needed to reach the desired sites.
-
-    ``info_sites`` is ``website_info``'s ``site`` list (all sites).  Every plan
-    entry has ``name``, ``exists``, ``needs_dir`` (the physical path must be
-    created before the call), ``reasons`` (human-readable) and ``args`` (the
-    module arguments).  Sites that already match produce no entry.
-
-    Binding ownership: this role owns a site's ``http`` bindings only (one
-    per hostname on ``http_port`` when ``http_redirect`` is true, none
-    otherwise) and adds/removes them with ``bindings.add``/``bindings.remove``
-    so the ``https`` bindings that the ``tls`` role creates are never touched.
-    A site without any binding cannot start, so a new site without HTTP
-    bindings is created stopped and started by the ``tls`` role's binding
-    call (or by the next run of this role once a binding exists).
-    """
-    current = {str(s.get("name", "")).lower(): s for s in info_sites or []}
-    plans: list[dict[str, t.Any]] = []
-
-    for site in sites:
-        name = site["name"]
-        cur = current.get(name.lower())
-        if site.get("state") == "absent":
-            if cur is not None:
-                plans.append({"name": name, "exists": True, "needs_dir": False,
-                              "reasons": ["remove site"], "args": {"name": name, "state": "absent"}})
-            continue
-
-        wanted_http = [
-            {"protocol": "http", "ip": site["ip"], "port": site["http_port"], "hostname": hostname}
-            for hostname in site["hostnames"]
-        ] if site.get("http_redirect") else []
-        wanted_keys = {_binding_key(b) for b in wanted_http}
-
-        if cur is None:
-            run_state = site["state"] if wanted_http else "stopped"
-            args: dict[str, t.Any] = {"name": name, "physical_path": site["physical_path"],
-                                      "application_pool": site["app_pool"]["name"],
-                                      "preload_enabled": site["preload_enabled"], "state": run_state}
-            if wanted_http:
-                args["bindings"] = {"add": wanted_http}
-            reasons = ["create site"]
-            if run_state != site["state"]:
-                reasons.append("left stopped until the tls role adds its HTTPS binding")
-            plans.append({"name": name, "exists": False, "needs_dir": True, "reasons": reasons, "args": args})
-            continue
-
-        cur_bindings = cur.get("bindings") or []
-        cur_http = [b for b in cur_bindings if _lower(b.get("protocol")) == "http"]
-        cur_http_keys = {_binding_key(b) for b in cur_http}
-        to_add = [b for b in wanted_http if _binding_key(b) not in cur_http_keys]
-        to_remove = [{"ip": b.get("ip"), "port": b.get("port"), "hostname": b.get("hostname") or ""}
-                     for b in cur_http if _binding_key(b) not in wanted_keys]
-        other_bindings = [b for b in cur_bindings if _lower(b.get("protocol")) != "http"]
-        cur_state = _lower(cur.get("state"))
-        has_binding = bool(wanted_http or other_bindings)
-        run_state = site["state"] if has_binding or site["state"] == "stopped" else (
-            cur_state if cur_state in ("started", "stopped") else "stopped")
-
-        reasons = []
-        args = {"name": name, "state": run_state}
-        needs_dir = False
-        if _path_key(cur.get("physical_path")) != _path_key(site["physical_path"]):
-            reasons.append(f"physical path {cur.get('physical_path')} -> {site['physical_path']}")
-            args["physical_path"] = site["physical_path"]
-            needs_dir = True
-        if _lower(cur.get("application_pool")) != site["app_pool"]["name"].lower():
-            reasons.append(f"app pool {cur.get('application_pool')} -> {site['app_pool']['name']}")
-            args["application_pool"] = site["app_pool"]["name"]
-        bindings: dict[str, t.Any] = {}
-        if to_add:
-            bindings["add"] = to_add
-            reasons.append("add http bindings " + ", ".join(_binding_key(b) for b in to_add))
-        if to_remove:
-            bindings["remove"] = to_remove
-            reasons.append("remove http bindings " + ", ".join(_binding_key(b) for b in to_remove))
-        if bindings:
-            args["bindings"] = bindings
-        if cur_state != run_state:
-            reasons.append(f"state {cur.get('state')} -> {run_state}")
-        if reasons:
-            args["preload_enabled"] = site["preload_enabled"]
-            plans.append({"name": name, "exists": True, "needs_dir": needs_dir, "reasons": reasons, "args": args})
-
-    default = current.get(DEFAULT_SITE_NAME.lower())
-    if default is not None and default_site_state == "absent":
-        plans.append({"name": DEFAULT_SITE_NAME, "exists": True, "needs_dir": False,
-                      "reasons": ["remove the Default Web Site (iis_default_site_state: absent)"],
-                      "args": {"name": DEFAULT_SITE_NAME, "state": "absent"}})
-    elif default is not None and default_site_state == "stopped" and _lower(default.get("state")) != "stopped":
-        plans.append({"name": DEFAULT_SITE_NAME, "exists": True, "needs_dir": False,
-                      "reasons": ["stop the Default Web Site (iis_default_site_state: stopped)"],
-                      "args": {"name": DEFAULT_SITE_NAME, "state": "stopped"}})
-    return plans
-
-
-# ---------------------------------------------------------------------------
-# applicationHost.config
-# ---------------------------------------------------------------------------
-def _find(root: ET.Element, path: list[str]) -> ET.Element | None:
-    node: ET.Element | None = root
-    for part in path:
-        if node is None:
-            return None
-        node = node.find(part)
-    return node
-
-
-def _fragment(path: list[str], attrs: dict[str, str]) -> str:
-    """Nested XML for ``path`` whose innermost element carries ``attrs``."""
-    inner = ET.Element(path[-1], attrs)
-    for name in reversed(path[:-1]):
-        outer = ET.Element(name)
-        outer.append(inner)
-        inner = outer
-    return ET.tostring(inner, encoding="unicode", short_empty_elements=True)
-
-
-def _ensure_attrs(root: ET.Element, path: list[str], attrs: dict[str, str], what: str
-                  ) -> list[dict[str, t.Any]]:
-    """win_xml calls that make the element at ``path`` carry ``attrs``.
-
-    When the element is missing, one element call adds it (with its missing
-    ancestors) under the deepest existing ancestor.  When it exists, one
-    attribute call per differing attribute.  Values compare case-insensitively,
-    as win_xml itself does (PowerShell ``-ne``).
-    """
-    node = _find(root, path)
-    if node is None:
-        depth = len(path) - 1
-        while depth > 0 and _find(root, path[:depth]) is None:
-            depth -= 1
-        parent_xpath = "/configuration" + "".join(f"/{p}" for p in path[:depth])
-        return [{"id": f"{what}", "reason": f"add <{path[-1]}> with {what}", "xpath": parent_xpath,
-                 "type": "element", "state": "present", "fragment": _fragment(path[depth:], attrs)}]
-    xpath = "/configuration/" + "/".join(path)
-    calls = []
-    for attr, value in attrs.items():
-        current = node.get(attr)
-        if current is None or current.lower() != value.lower():
-            calls.append({"id": f"{what}.{attr}", "reason": f"{what}: {attr} {current!r} -> {value!r}",
-                          "xpath": xpath, "type": "attribute", "attribute": attr, "fragment": value,
-                          "state": "present"})
-    return calls
-
-
-def _bool(value: t.Any) -> str:
-    return "true" if value else "false"
+    """``microsoft.iis.website`` calls from ``website_info``."""
+    return _iis.iis_site_plan(sites, info_sites, default_site_state)
 
 
 def iis_apphost_plan(content_b64: str | None, settings: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-    """``win_xml`` calls that bring ``applicationHost.config`` to ``settings``.
-
-    ``content_b64`` is ``slurp``'s ``content``.  ``settings`` keys:
-    ``remove_x_powered_by``, ``remove_server_header``,
-    ``max_allowed_content_length``, ``max_url``, ``max_query_string``,
-    ``hsts_enabled``, ``hsts_max_age``, ``hsts_include_sub_domains``,
-    ``hsts_preload``, ``hsts_redirect_http_to_https``.
-
-    Each returned call has ``id``, ``reason`` and the win_xml options
-    (``xpath``, ``type``, ``state``, and ``attribute``/``fragment`` where
-    needed).  Raises ``AnsibleFilterError`` when the content is not the IIS
-    configuration (fails the task rather than guessing).
-    """
+    """``community.windows.win_xml`` calls on the slurped ``applicationHost.config``."""
     try:
-        data = base64.b64decode(content_b64 or "", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise AnsibleFilterError(f"applicationHost.config content is not valid base64: {exc}") from exc
-    try:
-        root = ET.fromstring(data.decode("utf-8-sig"))
-    except (ET.ParseError, UnicodeDecodeError) as exc:
-        raise AnsibleFilterError(f"{APPHOST_PATH} is not well-formed XML: {exc}") from exc
-    if root.tag != "configuration":
-        raise AnsibleFilterError(f"{APPHOST_PATH} has root <{root.tag}>, expected <configuration>")
-
-    calls: list[dict[str, t.Any]] = []
-    if settings.get("remove_x_powered_by"):
-        headers = _find(root, ["system.webServer", "httpProtocol", "customHeaders"])
-        if headers is not None and any(_lower(add.get("name")) == "x-powered-by" for add in headers.findall("add")):
-            calls.append({"id": "customHeaders.X-Powered-By", "reason": "remove the X-Powered-By response header",
-                          "xpath": "/configuration/system.webServer/httpProtocol/customHeaders/"
-                                   "add[@name='X-Powered-By']",
-                          "type": "element", "state": "absent"})
-    filtering = ["system.webServer", "security", "requestFiltering"]
-    if settings.get("remove_server_header"):
-        calls += _ensure_attrs(root, filtering, {"removeServerHeader": "true"}, "requestFiltering")
-    calls += _ensure_attrs(root, [*filtering, "requestLimits"], {
-        "maxAllowedContentLength": str(settings["max_allowed_content_length"]),
-        "maxUrl": str(settings["max_url"]),
-        "maxQueryString": str(settings["max_query_string"]),
-    }, "requestLimits")
-    calls += _ensure_attrs(root, ["system.applicationHost", "sites", "siteDefaults", "hsts"], {
-        "enabled": _bool(settings.get("hsts_enabled")),
-        "max-age": str(settings["hsts_max_age"]),
-        "includeSubDomains": _bool(settings.get("hsts_include_sub_domains")),
-        "preload": _bool(settings.get("hsts_preload")),
-        "redirectHttpToHttps": _bool(settings.get("hsts_redirect_http_to_https")),
-    }, "hsts")
-    return calls
+        return _iis.iis_apphost_plan(content_b64, settings)
+    except _iis.IisError as exc:
+        raise AnsibleFilterError(f"iis_apphost_plan: {exc}") from exc
 
 
-# ---------------------------------------------------------------------------
-# firewall
-# ---------------------------------------------------------------------------
 def iis_firewall_ports(sites: list[dict[str, t.Any]], extra_ports: list[int] | None = None) -> str:
-    """The inbound TCP ports the sites need, as win_firewall_rule's
-    ``localport`` string (sorted, comma-separated; empty when none)."""
-    ports: set[int] = set(extra_ports or [])
-    for site in sites:
-        if site.get("state") == "absent":
-            continue
-        ports.add(int(site["https_port"]))
-        if site.get("http_redirect"):
-            ports.add(int(site["http_port"]))
-    return ",".join(str(p) for p in sorted(ports))
+    """The inbound TCP ports the sites need, as ``win_firewall_rule``'s ``localport``."""
+    return _iis.iis_firewall_ports(sites, extra_ports)
 
 
 class FilterModule:
@@ -715,6 +73,7 @@ class FilterModule:
             "iis_sites_normalize": iis_sites_normalize,
             "iis_feature_plan": iis_feature_plan,
             "iis_pool_plan": iis_pool_plan,
+            "iis_auth_plan": iis_auth_plan,
             "iis_site_plan": iis_site_plan,
             "iis_apphost_plan": iis_apphost_plan,
             "iis_firewall_ports": iis_firewall_ports,

@@ -45,11 +45,11 @@ def tls_pfx_offers(sites: list[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]
         raise AnsibleFilterError(f"tls_pfx_offers: the PFX {exc}") from exc
 
 
-def tls_input_errors(config: dict[str, t.Any]) -> list[str]:
+def tls_input_errors(config: dict[str, t.Any], iis_sites: list[str] | None = None) -> list[str]:
     """Every problem in the ``tls`` role's variables (empty when the input is good)."""
     if not isinstance(config, dict):
         raise AnsibleFilterError("tls_input_errors: expects a dict of the role's variables")
-    return _tls.input_errors(config)
+    return _tls.input_errors(config, iis_sites)
 
 
 class FilterModule:

@@ -19,8 +19,15 @@ description:
     default must be defined. A variable that carries a role's prefix but is no option of that role is reported.
   - Variables listed as C(required) by a tier must be set and not empty (optionally only while another variable
     is true).
-  - Every C(vault_*) variable referenced by the host's variables must exist and not be empty; an option a role
-    marks C(no_log) must come from a C(vault_*) variable, never plain text.
+  - Each role's own validation function (C(plugin_utils/_<role>.py) C(input_errors), which the role's C(validate.yml)
+    also calls) runs on the role's variables as the host will see them, so a bad variable of a later role fails
+    before an earlier role touches any host. A C(tls_sites) entry must name a site of the C(iis) role when both run.
+  - Every C(vault_*) variable referenced by the host's variables must exist and not be empty; an option a role marks
+    C(no_log) (an app pool password, a PFX and its password) and every connection password (C(ansible_password),
+    C(ansible_become_password), ...) must be vaulted (an inline C(!vault) value or a variable of an encrypted file,
+    possibly through a template), never plain text.
+  - Kerberos delegation (C(ansible_psrp_negotiate_delegate), C(ansible_winrm_kerberos_delegation)) is refused unless
+    the host's environment sets C(mcms_allow_kerberos_delegation) with a non-empty C(reason).
   - Real hosts (any connection but C(mcms.winsim.sim)) must use C(ansible.builtin.psrp) over HTTPS with
     certificate validation and Kerberos (or certificate) authentication; CredSSP, Basic and NTLM are refused; a
     configured CA bundle must exist on the controller.

@@ -22,12 +22,24 @@ What is checked, per host:
   default is a placeholder no environment can run with (an internal artifact
   location, the sites to serve), optionally only while another variable is
   true.
+* **Role semantics**: the one validation function of each role
+  (:data:`ROLE_VALIDATORS`, the same functions the roles' ``validate.yml``
+  call through the ``*_input_errors`` filters), on the role's variables as
+  the host will see them (inventory over role defaults). A bad ``tls_*``
+  variable therefore fails here, before the ``iis`` role of the same tier
+  touches any host; a ``tls_sites`` entry must name a site of the ``iis``
+  role when both run on the host.
 * **Secrets**: every ``vault_*`` variable referenced by the host's variables
-  exists and is not empty; an option a role marks ``no_log`` is never given
-  as plain text but through a ``vault_*`` variable.
+  exists and is not empty; an option a role marks ``no_log`` (an app pool
+  password, a PFX and its password) and every connection password
+  (``ansible_password``, ...) is vaulted -- encrypted itself, or a template
+  whose variables are encrypted -- never plain text in the inventory.
 * **Connection** of real hosts (anything but winsim): PSRP over HTTPS with
   certificate validation and Kerberos; never CredSSP, Basic or NTLM; the CA
-  bundle, when given, exists on the controller.
+  bundle, when given, exists on the controller. On every host: no Kerberos
+  delegation (``ansible_psrp_negotiate_delegate``,
+  ``ansible_winrm_kerberos_delegation``) unless the environment allows it
+  with a reason (``mcms_allow_kerberos_delegation: {reason: ...}``).
 """
 
 from __future__ import annotations
@@ -42,10 +54,20 @@ from collections.abc import Callable, Iterable, Mapping
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.mcms.infra.plugins.plugin_utils import _iis, _tls
+from ansible_collections.mcms.infra.plugins.plugin_utils._validate import leading_variable
+
 SIM_CONNECTIONS = frozenset({"mcms.winsim.sim"})
 PSRP_CONNECTIONS = frozenset({"psrp", "ansible.builtin.psrp", "ansible.legacy.psrp"})
 ACCEPTED_PSRP_AUTH = frozenset({"kerberos", "certificate"})
 VAULT_REF = re.compile(r"\bvault_[A-Za-z0-9_]+\b")
+IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+# Connection variables that carry a password: never plain text in an inventory.
+CONNECTION_SECRETS = ("ansible_password", "ansible_pass", "ansible_psrp_password", "ansible_winrm_password",
+                      "ansible_become_password", "ansible_become_pass", "ansible_ssh_pass")
+# Settings that hand the host a forwardable Kerberos ticket of the deployment account.
+DELEGATION_SETTINGS = ("ansible_psrp_negotiate_delegate", "ansible_winrm_kerberos_delegation")
+DELEGATION_ALLOWANCE = "mcms_allow_kerberos_delegation"
 SPEC_FILE = os.path.join("meta", "argument_specs.yml")
 
 # Keys of a role argument spec that ArgumentSpecValidator does not know; they
@@ -322,8 +344,120 @@ def _no_log_paths(options: Mapping[str, t.Any], raw: t.Any, path: str) -> Iterab
                 yield from _no_log_paths(sub, value, here)
 
 
-def check_plaintext_secrets(host: str, role: RoleSpec, raw_vars: Mapping[str, t.Any]) -> list[Problem]:
-    """A ``no_log`` role option that is set is set from a ``vault_*`` variable, never in clear."""
+def is_vaulted(value: t.Any) -> bool:
+    """True for an Ansible Vault value: an inline ``!vault`` or a value from a vault-encrypted file."""
+    try:
+        from ansible.parsing.vault import VaultHelper
+    except ImportError:  # pragma: no cover - ansible-core < 2.19
+        from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+        return isinstance(value, AnsibleVaultEncryptedUnicode)
+    return VaultHelper.get_ciphertext(value, with_tags=True) is not None
+
+
+def _clear_sources(name: str, raw_vars: Mapping[str, t.Any], vaulted: Callable[[t.Any], bool],
+                   seen: frozenset[str] = frozenset()) -> list[str]:
+    """The variables, ``name`` or one its template uses, that hold a secret in clear text."""
+    raw = raw_vars.get(name)
+    if raw is None or vaulted(raw) or not isinstance(raw, str) or _is_empty(raw):
+        return []
+    if "{{" not in raw and "{%" not in raw:
+        return [name]
+    found: list[str] = []
+    for ref in sorted(set(IDENTIFIER.findall(raw))):
+        if ref in raw_vars and ref != name and ref not in seen:
+            found.extend(_clear_sources(ref, raw_vars, vaulted, seen | {name}))
+    return found
+
+
+def check_connection_secrets(host: str, raw_vars: Mapping[str, t.Any],
+                             vaulted: Callable[[t.Any], bool] = is_vaulted) -> list[Problem]:
+    """Connection passwords (``ansible_password``, ...) are vaulted, never in clear in the inventory."""
+    problems: list[Problem] = []
+    for name in CONNECTION_SECRETS:
+        for source in _clear_sources(name, raw_vars, vaulted):
+            via = "" if source == name else f" (the value of {name})"
+            problems.append(Problem(host, source, f"password in plain text{via}, not encrypted with Ansible Vault",
+                                    "encrypt it: keep it as a vault_* variable in an encrypted vault.yml "
+                                    "(ansible-vault encrypt) or an inline !vault value (ansible-vault "
+                                    "encrypt_string), and reference it ('{{ vault_... }}')"))
+    return problems
+
+
+def check_delegation(host: str, resolve_optional: Callable[[str], t.Any]) -> list[Problem]:
+    """No Kerberos delegation of the deployment account unless the environment allows it with a reason."""
+    enabled = []
+    for name in DELEGATION_SETTINGS:
+        try:
+            value = resolve_optional(name)
+        except Unresolvable:
+            continue
+        if value is not None and boolean(value, strict=False):
+            enabled.append(name)
+    if not enabled:
+        return []
+    try:
+        allowance = resolve_optional(DELEGATION_ALLOWANCE)
+    except Unresolvable:
+        allowance = None
+    reason = allowance.get("reason") if isinstance(allowance, Mapping) else None
+    if isinstance(reason, str) and reason.strip():
+        return []
+    problem = ("delegates the deployment account's Kerberos ticket to the host (any process there can act as it "
+               "on the whole network)")
+    if allowance is not None:
+        problem += f"; {DELEGATION_ALLOWANCE} is set without a non-empty reason"
+    return [Problem(host, name, problem,
+                    f"remove it, or allow it for this environment with {DELEGATION_ALLOWANCE}: "
+                    "{reason: \"why this environment needs double-hop\"} (docs/decisions.md)") for name in enabled]
+
+
+# The one validation function of each role (semantic checks an argument spec cannot express). The roles'
+# validate.yml call the same functions through the mcms.infra.<role>_input_errors filters.
+ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[str, t.Any]]], list[str]]] = {
+    "iis": lambda values, _others: _iis.input_errors(dict(values)),
+    "tls": lambda values, others: _tls.input_errors(
+        dict(values), _iis.managed_site_names(dict(others["iis"])) if "iis" in others else None),
+}
+
+
+def role_values(role: RoleSpec, defined: Iterable[str], resolve: Resolver) -> dict[str, t.Any]:
+    """The role's variables as the host will see them: the inventory's, else the role defaults."""
+    defined = set(defined)
+    values: dict[str, t.Any] = {}
+    for name, spec in role.options.items():
+        if name in defined:
+            values[name] = resolve(name)
+        elif name in role.defaults:
+            values[name] = role.defaults[name]
+        elif "default" in spec:
+            values[name] = spec["default"]
+    return values
+
+
+def check_role_semantics(host: str, values_by_role: Mapping[str, Mapping[str, t.Any]]) -> list[Problem]:
+    """Run each role's validation function on its variables for ``host``."""
+    problems: list[Problem] = []
+    for name, values in values_by_role.items():
+        validator = ROLE_VALIDATORS.get(name)
+        if validator is None:
+            continue
+        try:
+            messages = validator(values, values_by_role)
+        except Exception as exc:  # a validator crash is a problem to report, not a traceback
+            # Only the exception's type: its text could quote a value, and values may be secrets.
+            messages = [f"role {name}: its input cannot be validated ({type(exc).__name__} in the role's "
+                        "validation function; run the role alone with -e to see which value)"]
+        for message in messages:
+            variable = leading_variable(message)
+            problems.append(Problem(host, variable if variable.startswith(f"{name}_") else f"(role {name})", message,
+                                    f"correct it in the inventory (docs/roles/{name}.md)"))
+    return problems
+
+
+def check_plaintext_secrets(host: str, role: RoleSpec, raw_vars: Mapping[str, t.Any],
+                            vaulted: Callable[[t.Any], bool] = is_vaulted) -> list[Problem]:
+    """A ``no_log`` role option that is set is vaulted (through a ``vault_*`` variable), never in clear."""
     problems: list[Problem] = []
     for name, spec in sorted(role.options.items()):
         if name not in raw_vars:
@@ -339,12 +473,19 @@ def check_plaintext_secrets(host: str, role: RoleSpec, raw_vars: Mapping[str, t.
                 base = name if index is None else f"{name}[{index}]"
                 candidates.extend(_no_log_paths(sub, item, base))
         for path, value in candidates:
-            if not isinstance(value, str) or _is_empty(value):
+            if vaulted(value) or not isinstance(value, str) or _is_empty(value):
                 continue
-            if not vault_references(value):
+            refs = vault_references(value)
+            if not refs:
                 problems.append(Problem(host, path, "secret given in plain text",
                                         "move it to a vault_* variable in vault.yml and reference it "
                                         "('{{ vault_... }}')"))
+            for ref in sorted(refs):
+                if ref in raw_vars and not vaulted(raw_vars[ref]) and isinstance(raw_vars[ref], str) \
+                        and not _is_empty(raw_vars[ref]):
+                    problems.append(Problem(host, ref, f"secret (used by {path}) in plain text, not encrypted "
+                                            "with Ansible Vault", "encrypt vault.yml (ansible-vault encrypt) or "
+                                            "give it as an inline !vault value (ansible-vault encrypt_string)"))
     return problems
 
 

@@ -28,6 +28,8 @@ import ipaddress
 import re
 import typing as t
 
+from ansible_collections.mcms.infra.plugins.plugin_utils._validate import hostname_problem
+
 __all__ = [
     "KNOWN_PROTOCOLS",
     "TlsError",
@@ -47,7 +49,6 @@ __all__ = [
 ]
 
 THUMBPRINT_RE = re.compile(r"^[0-9A-F]{40}$")
-HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 SCHANNEL_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 SCHANNEL_PS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 KNOWN_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
@@ -55,6 +56,37 @@ KNOWN_CIPHERS = ("NULL", "DES 56/56", "RC2 40/128", "RC2 56/128", "RC2 128/128",
                  "RC4 64/128", "RC4 128/128", "Triple DES 168", "AES 128/128", "AES 256/256")
 KNOWN_HASHES = ("MD5", "SHA", "SHA256", "SHA384", "SHA512")
 KNOWN_KEY_EXCHANGES = ("Diffie-Hellman", "ECDH", "PKCS")
+# Every cipher suite the Microsoft Schannel provider of Windows Server 2022 knows, enabled by default or not
+# (Microsoft Learn, "TLS Cipher Suites in Windows Server 2022", win32 docs secauthn): a name outside this list
+# in the "SSL Cipher Suite Order" policy is ignored by Windows, so a typo would silently drop a suite.
+WINDOWS_2022_CIPHER_SUITES = (
+    # enabled by default, in the default priority order
+    "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_NULL_SHA256", "TLS_RSA_WITH_NULL_SHA",
+    # supported, not enabled by default
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_RC4_128_MD5",
+    "TLS_RSA_WITH_DES_CBC_SHA", "TLS_DHE_DSS_WITH_DES_CBC_SHA", "TLS_DHE_DSS_EXPORT1024_WITH_DES_CBC_SHA",
+    "TLS_RSA_WITH_NULL_MD5", "TLS_RSA_EXPORT1024_WITH_RC4_56_SHA", "TLS_RSA_EXPORT_WITH_RC4_40_MD5",
+    "TLS_RSA_EXPORT1024_WITH_DES_CBC_SHA",
+    # PSK suites
+    "TLS_PSK_WITH_AES_256_GCM_SHA384", "TLS_PSK_WITH_AES_128_GCM_SHA256",
+    "TLS_PSK_WITH_AES_256_CBC_SHA384", "TLS_PSK_WITH_AES_128_CBC_SHA256",
+    "TLS_PSK_WITH_NULL_SHA384", "TLS_PSK_WITH_NULL_SHA256",
+)
 DWORD_ON = 0xFFFFFFFF
 SERVER_AUTH = "Server Authentication"
 
@@ -258,28 +290,18 @@ def pfx_facts(pfx_b64: str, password: str | None) -> dict[str, t.Any]:
 
 
 # -- input validation ------------------------------------------------------------------
-def _hostname_problem(value: t.Any) -> str | None:
-    text = str(value or "")
-    if not text:
-        return "is empty"
-    if "://" in text or text.lower().startswith(("http:", "https:")):
-        return "has a scheme: give the bare host name (e.g. 'mcms.example.internal', not 'https://...')"
-    if "/" in text or ":" in text:
-        return "has a path or a port: give the bare host name (set the port with 'port')"
-    labels = text.rstrip(".").split(".")
-    if labels[0] == "*":
-        labels = labels[1:]
-    if not labels or not all(HOSTNAME_LABEL_RE.match(label) for label in labels):
-        return "is not a valid DNS host name"
-    return None
-
-
-def input_errors(config: dict[str, t.Any]) -> list[str]:
+def input_errors(config: dict[str, t.Any], iis_sites: list[str] | None = None) -> list[str]:
     """Every problem in the role's input, each naming the variable and the fix.
 
-    ``config`` holds the role's public variables (``tls_*``).  Type and choice
-    errors are already caught by ``meta/argument_specs.yml``; this checks what
-    a spec cannot express.
+    ``config`` holds the role's public variables (``tls_*``; ``tls_sites`` as
+    given or normalised).  Type and choice errors are already caught by
+    ``meta/argument_specs.yml``; this checks what a spec cannot express.  It
+    is the role's one validation function: ``validate.yml`` (filter
+    ``tls_input_errors``) and the preflight both call it.
+
+    ``iis_sites``: the names of the sites the ``iis`` role keeps present when
+    it runs before this role on the host (None: unknown, not checked); every
+    ``tls_sites`` entry must name one of them.
     """
     errors: list[str] = []
     source = config.get("tls_certificate_source")
@@ -324,25 +346,41 @@ def input_errors(config: dict[str, t.Any]) -> list[str]:
         for name in config.get(var) or []:
             if name not in KNOWN_HASHES:
                 errors.append(f"{var} holds unknown hash {name!r}: use one of {', '.join(KNOWN_HASHES)}")
+    known_suites = {name.upper(): name for name in WINDOWS_2022_CIPHER_SUITES}
     for index, suite in enumerate(config.get("tls_cipher_suites") or []):
-        if not re.fullmatch(r"TLS_[A-Z0-9_]+", str(suite)):
-            errors.append(f"tls_cipher_suites[{index}] is {suite!r}: give a Windows cipher suite name such as "
-                          "'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'")
+        if str(suite) not in WINDOWS_2022_CIPHER_SUITES:
+            close = [known_suites[c] for c in _close(str(suite).upper(), known_suites)]
+            hint = f"did you mean {close[0]}? " if close else ""
+            errors.append(f"tls_cipher_suites[{index}] is {suite!r}, which Windows Server 2022 does not know "
+                          f"(Windows ignores it): {hint}use a name from the list of TLS cipher suites in Windows "
+                          "Server 2022, e.g. 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'")
     if not config.get("tls_cipher_suites"):
         errors.append("tls_cipher_suites is empty: list the cipher suites in order of preference")
 
-    sites = config.get("tls_sites") or []
+    ca_pem = config.get("tls_ca_certificate")
+    if ca_pem:
+        try:
+            certificate_facts(str(ca_pem))
+        except TlsError as exc:
+            errors.append(f"tls_ca_certificate is {exc}: paste the internal root CA certificate in PEM "
+                          "('-----BEGIN CERTIFICATE-----...') or leave it empty")
+
+    sites = normalize_sites(config.get("tls_sites") or [])
+    managed = {name.lower() for name in iis_sites} if iis_sites is not None else None
     seen: dict[tuple[str, int, str], str] = {}
     for index, site in enumerate(sites):
         where = f"tls_sites[{index}]"
         name = site.get("name") or ""
         if name:
             where = f"tls_sites[{index}] ({name})"
+        if managed is not None and name and name.lower() not in managed:
+            errors.append(f"{where}.name: {name!r} is not a site of the iis role on this host (iis_sites, "
+                          "iis_group_sites, iis_host_sites): fix the name, or add the site there")
         hostnames = site.get("hostnames") or []
         if not hostnames:
             errors.append(f"{where}.hostnames is empty: list the host names the site answers to")
         for hindex, hostname in enumerate(hostnames):
-            problem = _hostname_problem(hostname)
+            problem = hostname_problem(hostname)
             if problem:
                 errors.append(f"{where}.hostnames[{hindex}] {hostname!r} {problem}")
         port = site.get("port", 443)
@@ -367,6 +405,12 @@ def input_errors(config: dict[str, t.Any]) -> list[str]:
         if source == "pfx":
             errors.extend(_pfx_errors(where, site, hostnames, renew))
     return errors
+
+
+def _close(word: str, candidates: t.Iterable[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.8)
 
 
 def _pfx_errors(where: str, site: dict[str, t.Any], hostnames: list[str], renew: int) -> list[str]:
