@@ -630,7 +630,7 @@ def _export_bytes(ctx: ModuleContext, entry: dict[str, t.Any], file_type: str, p
                                                  encryption)
 
 
-@model("ansible.windows.win_certificate_store", upstream=_UPSTREAM)
+@model("ansible.windows.win_certificate_store", upstream=_UPSTREAM, partial_on_failure=True)
 def win_certificate_store(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = p.get("state") or "present"

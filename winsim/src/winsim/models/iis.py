@@ -704,7 +704,7 @@ def _pool_current_for_compare(pool: dict[str, t.Any], meta: _Meta | None, attrib
     return raw
 
 
-@model("microsoft.iis.web_app_pool", upstream=UPSTREAM)
+@model("microsoft.iis.web_app_pool", upstream=UPSTREAM, partial_on_failure=True)
 def web_app_pool(ctx: ModuleContext) -> dict[str, t.Any]:
     """Create, remove, configure and start/stop an application pool."""
     name: str = ctx.params["name"]
@@ -935,7 +935,7 @@ def _new_binding(spec: dict[str, t.Any], flags: int) -> dict[str, t.Any]:
     return b
 
 
-@model("microsoft.iis.website", upstream=UPSTREAM)
+@model("microsoft.iis.website", upstream=UPSTREAM, partial_on_failure=True)
 def website(ctx: ModuleContext) -> dict[str, t.Any]:
     """Create, remove, configure, start and stop a site."""
     p = ctx.params

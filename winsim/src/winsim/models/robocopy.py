@@ -107,7 +107,7 @@ def _excluded(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
 
-@model("community.windows.win_robocopy", upstream=_UPSTREAM)
+@model("community.windows.win_robocopy", upstream=_UPSTREAM, partial_on_failure=True)
 def win_robocopy(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     src_raw, dest_raw = p["src"], p["dest"]
