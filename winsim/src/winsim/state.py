@@ -18,7 +18,9 @@ import hashlib
 import re
 import typing as t
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: private key files are sealed with the lab key (``secrets.py``); a
+format 1 document is migrated on load (:func:`migrate`)."""
 
 _SECTIONS: dict[str, t.Callable[[], t.Any]] = {}
 
@@ -144,6 +146,30 @@ def fresh_state(hostname: str = "WIN-SIM") -> dict[str, t.Any]:
     doc["host"]["hostname"] = netbios
     doc["env"]["COMPUTERNAME"] = netbios
     return doc
+
+
+def migrate(doc: dict[str, t.Any], state_dir: t.Any) -> list[str]:
+    """Bring a loaded document of an older format up to ``FORMAT_VERSION``
+    in place.  Returns what was done (one message per step, empty when the
+    document was current).  A document of a newer format is refused."""
+    from .models._base import SimulatorError
+
+    version = doc.get("winsim_format")
+    if version == FORMAT_VERSION:
+        return []
+    if not isinstance(version, int) or version < 1 or version > FORMAT_VERSION:
+        raise SimulatorError(f"winsim: state format {version!r} is not supported (this winsim reads formats 1 to "
+                             f"{FORMAT_VERSION}); upgrade winsim or reset the host")
+    messages = []
+    if version == 1:
+        from . import secrets
+        from .models.certificates import seal_clear_keys
+
+        sealed = seal_clear_keys(doc, secrets.lab_key(state_dir))
+        doc["winsim_format"] = 2
+        messages.append(f"migrated from state format 1 to 2: sealed {len(sealed)} private key file(s) with the "
+                        "lab key")
+    return messages
 
 
 # -- Windows paths --------------------------------------------------------

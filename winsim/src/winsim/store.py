@@ -28,6 +28,7 @@ import fcntl
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 import typing as t
@@ -195,6 +196,16 @@ class HostStore:
             raise SimulatorError(f"winsim: state file {self.state_path} is not valid JSON: {exc}") from exc
         if not isinstance(doc, dict) or "winsim_format" not in doc:
             raise SimulatorError(f"winsim: {self.state_path} is not a winsim state document (no winsim_format)")
+        from .state import migrate
+
+        messages = migrate(doc, self.state_path.parent)
+        if messages:
+            # Never leave the old (clear) document on disk once read.
+            with self.locked():
+                if self.read_state_bytes() == raw:  # not replaced meanwhile by another process
+                    self.save_state(doc)
+            for message in messages:
+                sys.stderr.write(f"winsim: {self.state_path}: {message}\n")
         return doc
 
     def save_state(self, state: dict[str, t.Any]) -> bool:

@@ -38,7 +38,10 @@ Windows, where it is a DPAPI-protected file): RSA keys imported from a PFX
 go to the legacy CAPI provider (``...\\Crypto\\RSA\\MachineKeys`` or, for
 user keys, ``%APPDATA%\\Microsoft\\Crypto\\RSA\\<user SID>``), EC keys to
 the CNG software KSP (``...\\Crypto\\Keys``).  Its content is the PKCS#8 DER
-of the key (needed to export a PFX); its ACL *is* the key ACL
+of the key (needed to export a PFX, to serve https) *sealed* with the lab
+key (``winsim/secrets.py``), opaque like the DPAPI blob it is on Windows:
+no private key is ever in clear in a state file; read it only through
+:func:`load_private_key`.  Its ACL *is* the key ACL
 (:func:`key_acl`): explicit ``NT AUTHORITY\\SYSTEM`` and
 ``BUILTIN\\Administrators`` FullControl, inheritance disabled.  The
 container GUID is derived from the thumbprint, store and key storage so
@@ -93,6 +96,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from .. import secrets
 from .. import state as st
 from . import _winfs as fs
 from . import accounts
@@ -497,7 +501,7 @@ def store_private_key(ctx: ModuleContext, entry: dict[str, t.Any], key: t.Any, *
     st.make_dirs(ctx.state, st.parent(path), st.iso(ctx.now()))
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    item = fs.write_bytes(ctx, path, der)
+    item = fs.write_bytes(ctx, path, secrets.seal(ctx, der))
     item["inherit"] = False
     item["attributes"] = ["Archive", "System"]
     acl = _key_file_acl(storage)
@@ -508,9 +512,45 @@ def store_private_key(ctx: ModuleContext, entry: dict[str, t.Any], key: t.Any, *
                  key_provider=CNG_PROVIDER if cng else CAPI_PROVIDER, key_container=container, key_file=path)
 
 
-def load_private_key(state: dict[str, t.Any], entry: dict[str, t.Any]) -> t.Any:
-    data = st.read_file(state, entry["key_file"])
+def load_private_key(ctx: ModuleContext, entry: dict[str, t.Any], state: dict[str, t.Any] | None = None) -> t.Any:
+    """The one way to the private key of a store entry: its key file (in
+    ``state``, by default the model's host) unsealed with the lab key (see
+    ``winsim/secrets.py``).  ``None`` when the entry has no key or its key
+    file is gone."""
+    state = ctx.state if state is None else state
+    path = entry.get("key_file")
+    if not entry.get("has_private_key") or not path or not st.exists(state, path):
+        return None
+    blob = st.read_file(state, path)
+    if state.get("winsim_format") == 1 and not secrets.is_sealed(blob):
+        data = blob  # a format 1 document not migrated yet (another host read raw): still read
+    else:
+        data = secrets.unseal(ctx, blob, what=f"private key file {path}")
     return serialization.load_der_private_key(data, password=None)
+
+
+def seal_clear_keys(state: dict[str, t.Any], lab_key: bytes) -> list[str]:
+    """Migration from state format 1: seal every private key file still in
+    clear (format 1 kept the PKCS#8 DER as is).  Returns the sealed paths."""
+    sealed = []
+    for stores in state.get("certificates", {}).values():
+        for entries in stores.values():
+            for entry in entries.values():
+                path = entry.get("key_file")
+                item = st.get_item(state, path) if path else None
+                if item is None or item.get("type") != "file":
+                    continue
+                data = base64.b64decode(item["content"])
+                if secrets.is_sealed(data):
+                    continue
+                blob = secrets.seal_with(lab_key, data)
+                disk = state.get("disks", {}).get(st.drive_of(item["path"]))
+                if disk is not None:
+                    disk["free"] -= len(blob) - item["size"]
+                item.update(content=base64.b64encode(blob).decode("ascii"), size=len(blob),
+                            sha1=hashlib.sha1(blob).hexdigest())
+                sealed.append(item["path"])
+    return sealed
 
 
 # -- X509Certificate2Collection.Import ----------------------------------------------
@@ -622,7 +662,7 @@ def _export_bytes(ctx: ModuleContext, entry: dict[str, t.Any], file_type: str, p
         if not entry.get("key_exportable"):
             ctx.fail('Failed to export certificate as bytes: Exception calling "Export" with "2" argument(s): '
                      '"Key not valid for use in specified state.\r\n"')
-        key = load_private_key(ctx.state, entry)
+        key = load_private_key(ctx, entry)
     encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if password
                   else serialization.NoEncryption())
     name = entry.get("friendly_name") or None
