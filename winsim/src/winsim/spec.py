@@ -309,18 +309,33 @@ _PARAM_NAME = re.compile(r"-name\s+[\"']?(?P<n>\w+)|^\s*(?:-obj\s+)?\$\w+\s+[\"'
 _VALIDATESET = re.compile(r"-validateset\s+(?P<set>(?:[\"'][^\"']*[\"']\s*,\s*)*[\"'][^\"']*[\"'])", re.IGNORECASE)
 
 
+_FAILIFEMPTY = re.compile(r"-failifempty\s+\$?(?P<v>true|false)\b", re.IGNORECASE)
+
+
 def _legacy_validatesets(source: str, options: dict[str, dict[str, t.Any]]) -> None:
-    """A Legacy module's ``-ValidateSet`` lists, in source order (the order
-    ``Get-AnsibleParam``'s message shows), replace the documented choices."""
+    """Where the code wins over the documentation for a Legacy module: only
+    ``Get-AnsibleParam -ValidateSet`` restricts a value (its list, in source
+    order, the order its message shows), so documented ``choices`` the code
+    does not declare are not enforced (``win_acl``'s ``inherit`` documents
+    two choices but takes the comma separated ``InheritanceFlags`` its own
+    examples use).  ``-failifempty $true`` makes an option required, and an
+    option read by ``Get-AnsibleParam`` without it is not, whatever the
+    documentation says."""
+    for opt in options.values():
+        opt["choices"] = []
     for call in _GET_PARAM.finditer(source):
         args = call.group("args")
         name_m = _PARAM_NAME.search(args)
-        set_m = _VALIDATESET.search(args)
-        if not name_m or not set_m:
+        if not name_m:
             continue
         name = name_m.group("n") or name_m.group("p")
-        if name in options:
+        if name not in options:
+            continue
+        set_m = _VALIDATESET.search(args)
+        if set_m:
             options[name]["choices"] = re.findall(r"[\"']([^\"']*)[\"']", set_m.group("set"))
+        empty_m = _FAILIFEMPTY.search(args)
+        options[name]["required"] = bool(empty_m and empty_m.group("v").lower() == "true")
 
 
 # -- constraints from the PowerShell $spec ----------------------------------------------
