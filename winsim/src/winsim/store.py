@@ -131,6 +131,9 @@ class HostStore:
         self.data_dir = base / f"{stem}.d"
         self.tmp_dir = self.data_dir / "tmp"
         self.async_dir = self.data_dir / "async"
+        self.profile = "bare"
+        """Host profile of the fresh document when there is no state file
+        yet (``state.PROFILES``; the connection option ``winsim_profile``)."""
 
     @classmethod
     def for_host(cls, hostname: str, *, state_dir: str | None = None, state_file: str | None = None) -> HostStore:
@@ -189,7 +192,7 @@ class HostStore:
         if raw is None:
             from .state import fresh_state
 
-            return fresh_state(self.hostname)
+            return fresh_state(self.hostname, profile=self.profile)
         try:
             doc = json.loads(raw)
         except ValueError as exc:
