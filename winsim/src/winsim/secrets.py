@@ -1,10 +1,12 @@
 """Secret material winsim must keep: sealed with a per-lab key.
 
-Passwords are never kept: models store :func:`digest` (``masking.secret_digest``)
-and compare digests.  Private keys must be kept (exporting a PFX, serving
-https need them), so their key file's content in the state document is a
-*sealed* blob, as on Windows, where a key file is a DPAPI blob readable only
-on that machine:
+Passwords are never kept: models store :func:`digest` (salted,
+``masking.secret_digest``) and check a password with :func:`matches`; the
+models that compare digests by equality use :func:`equality_digest`.
+
+Private keys must be kept (exporting a PFX, serving https need them), so
+their key file's content in the state document is a *sealed* blob, as on
+Windows, where a key file is a DPAPI blob readable only on that machine:
 
     WINSIM-SEALED/1\\n || nonce (12 bytes) || AES-256-GCM(lab key, nonce, data, aad = the prefix)
 
@@ -38,11 +40,23 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .masking import secret_digest
+from .masking import secret_digest, secret_matches
 from .models._base import SimulatorError
 
-__all__ = ["SEALED_PREFIX", "digest", "is_sealed", "lab_dir", "lab_key", "seal", "seal_with", "state_dir_of",
-           "unseal", "unseal_with"]
+__all__ = [
+    "SEALED_PREFIX",
+    "digest",
+    "equality_digest",
+    "is_sealed",
+    "lab_dir",
+    "lab_key",
+    "matches",
+    "seal",
+    "seal_with",
+    "state_dir_of",
+    "unseal",
+    "unseal_with",
+]
 
 SEALED_PREFIX = b"WINSIM-SEALED/1\n"
 _NONCE = 12
@@ -52,9 +66,30 @@ _GUARD = threading.Lock()
 
 
 def digest(value: str) -> str:
-    """The one digest of a password winsim stores (``masking.secret_digest``:
-    salted, never reversible).  Compare with ``masking.secret_matches``."""
+    """The digest of a password winsim stores (``masking.secret_digest``:
+    salted PBKDF2-SHA256, never reversible).  Compare with :func:`matches`."""
     return secret_digest(value)
+
+
+def equality_digest(value: str | None) -> str | None:
+    """``sha256:<hex>``: the unsalted digest of models that compare a stored
+    password with a given one by equality inside generic attribute
+    comparisons (IIS pool/app/vdir passwords, AD account passwords).  Kept
+    byte-identical to what those models always stored (no migration);
+    ``None``/empty gives ``None``.  New models use :func:`digest`."""
+    if not value:
+        return None
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def matches(value: str, stored: str | None) -> bool:
+    """Whether ``value`` is the password a stored digest was made from,
+    whichever of the two forms it has (constant-time)."""
+    if not stored:
+        return False
+    if stored.startswith("sha256:"):
+        return hmac.compare_digest(equality_digest(value) or "", stored)
+    return secret_matches(value, stored)
 
 
 def lab_dir(state_dir: str | os.PathLike[str]) -> Path:

@@ -121,3 +121,28 @@ def test_newer_format_is_refused(host_store: HostStore) -> None:
     host_store.state_path.write_bytes(canonical_json(doc))
     with pytest.raises(SimulatorError, match="state format 99 is not supported"):
         host_store.load_state()
+
+
+def test_one_digest_convention_reads_both_forms() -> None:
+    """``secrets.matches`` checks a password against either stored form;
+    the IIS and AD models' equality digest is unchanged (no migration)."""
+    from winsim.models import iis
+
+    salted = secrets.digest("Pa55word!")
+    assert salted.startswith("pbkdf2_sha256$")
+    assert secrets.matches("Pa55word!", salted)
+    assert not secrets.matches("other", salted)
+    legacy = "sha256:" + __import__("hashlib").sha256(b"Pa55word!").hexdigest()
+    assert secrets.equality_digest("Pa55word!") == legacy == iis.password_digest("Pa55word!")
+    assert secrets.matches("Pa55word!", legacy)
+    assert secrets.equality_digest("") is None
+    assert iis.password_digest("") == ""
+
+
+def test_one_powershell_string_rendering() -> None:
+    from winsim.models import ad, firewall, iis
+    from winsim.pwsh import ps_str
+
+    for value, text in ((None, ""), (True, "True"), ([1, "a"], "1 a"), ({"a": 1}, "System.Collections.Hashtable"),
+                        (2.0, "2"), (2.5, "2.5"), ("x", "x")):
+        assert ps_str(value) == iis._ps_str(value) == ad._ps_str(value) == firewall._ps(value) == text

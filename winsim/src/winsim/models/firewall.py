@@ -34,6 +34,7 @@ import copy
 import ipaddress
 import typing as t
 
+from ..pwsh import ps_str
 from ..state import expand_env, section
 from ._base import ModuleContext, model
 
@@ -372,11 +373,7 @@ def _build_rule(ctx: ModuleContext) -> dict[str, t.Any]:
 
 def _ps(value: t.Any) -> str:
     """How ``"$($rule.$prop)"`` renders a COM value in the diff string."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return str(value)
+    return ps_str(value)
 
 
 def _differs(prop: str, have: t.Any, want: t.Any) -> bool:
