@@ -98,6 +98,8 @@ def run_model(
         working = _failed_state(spec, ctx, working, state, full_drives)
     if check_mode and canonical_json(working) != canonical_json(state):
         raise SimulatorError(f"winsim: the model of {fqcn} changed the host state in check mode (a winsim bug)")
+    if ctx.unreported_change:
+        result["_winsim_unreported_change"] = True
     return result, working, list(ctx.warnings), list(ctx.deprecations)
 
 
@@ -223,8 +225,9 @@ def execute_module(
         result["deprecations"] = all_deps
     if "diff" in result and not diff_mode:
         del result["diff"]
+    unreported = bool(result.pop("_winsim_unreported_change", False))
     changed_state = not check_mode and canonical_json(new_state) != canonical_json(state)
-    if changed_state and not result.get("changed") and not result.get("failed"):
+    if changed_state and not result.get("changed") and not result.get("failed") and not unreported:
         raise SimulatorError(f"winsim: the model of {fqcn} changed the host state but reported changed=false "
                              "(a winsim bug)")
     return Outcome(result, new_state, changed_state, check_mode, secrets)

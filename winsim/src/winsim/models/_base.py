@@ -167,6 +167,10 @@ class ModuleContext:
         self.result: dict[str, t.Any] = {"changed": False}
         self.warnings: list[str] = []
         self.deprecations: list[dict[str, str]] = []
+        self.unreported_change = False
+        """Set by a model whose real module reports ``changed: false`` for a
+        change it did make (``win_robocopy`` rc 2: extra files purged), so
+        that the runner does not take it for a model bug."""
         self.partial: dict[str, t.Any] | None = None
         """The checkpoint kept on failure (``commit_partial``), if any."""
 

@@ -159,6 +159,9 @@ def win_robocopy(ctx: ModuleContext) -> dict[str, t.Any]:
         result["msg"] = msg
         if changed:
             ctx.changed()
+        elif not ctx.check_mode:
+            # upstream maps rc 2/4/6 (extra files purged ...) to changed=false
+            ctx.unreported_change = True
         if rc != 0:
             result["failed"] = False
         if warn:
