@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import drift as drift_mod
 from . import faults as faults_mod
+from . import secrets as secrets_mod
 from . import stats as stats_mod
 from .models._base import SimulatorError
 from .state import check_profile, fresh_state
@@ -357,7 +358,8 @@ def cmd_drift(args: argparse.Namespace, resolver: HostResolver) -> int:
     with store.locked():
         doc = store.load_state()
         try:
-            message = drift_mod.apply_drift(doc, spec.name, **kwargs)
+            with secrets_mod.using_state_dir(store.state_path.parent):  # keys sealed with this lab's key
+                message = drift_mod.apply_drift(doc, spec.name, **kwargs)
         except drift_mod.DriftError as exc:
             raise CliError(f"{args.host}: drift {spec.name}: {exc}") from exc
         store.save_state(doc)

@@ -30,6 +30,7 @@ per-process key that is never written anywhere).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import os
@@ -144,12 +145,27 @@ def unseal_with(key: bytes, blob: bytes, *, what: str = "sealed data") -> bytes:
                              "(<state_dir>/_lab/key replaced or deleted)") from None
 
 
+_LAB_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("winsim_lab_state_dir", default=None)
+
+
+@contextlib.contextmanager
+def using_state_dir(state_dir: str | os.PathLike[str]) -> t.Iterator[None]:
+    """Models run without a runtime inside this block (``winsim drift``
+    runs module models on a loaded document) seal with the key of the lab
+    in ``state_dir``."""
+    token = _LAB_DIR.set(Path(state_dir))
+    try:
+        yield
+    finally:
+        _LAB_DIR.reset(token)
+
+
 def state_dir_of(runtime: t.Any) -> Path | None:
-    """The state directory of a model's ``ctx.runtime`` (``None`` if it has
-    no store)."""
+    """The state directory of a model's ``ctx.runtime``; without a store,
+    the one of :func:`using_state_dir`, else ``None``."""
     store = getattr(runtime, "store", None)
     state_path = getattr(store, "state_path", None)
-    return Path(state_path).parent if state_path is not None else None
+    return Path(state_path).parent if state_path is not None else _LAB_DIR.get()
 
 
 def seal(ctx: t.Any, data: bytes) -> bytes:

@@ -146,3 +146,19 @@ def test_one_powershell_string_rendering() -> None:
     for value, text in ((None, ""), (True, "True"), ([1, "a"], "1 a"), ({"a": 1}, "System.Collections.Hashtable"),
                         (2.0, "2"), (2.5, "2.5"), ("x", "x")):
         assert ps_str(value) == iis._ps_str(value) == ad._ps_str(value) == firewall._ps(value) == text
+
+
+def test_drift_add_cert_seals_with_the_lab_key(tmp_path: Path) -> None:
+    """``winsim drift HOST add-cert`` runs the store model without a runtime:
+    its key must be sealed with the lab's key, not a per-process one (the old
+    code of this branch left it unreadable by the next process)."""
+    from winsim import cli
+
+    state_dir = tmp_path / "state"
+    assert cli.main(["--state-dir", str(state_dir), "drift", "web01", "add-cert", "--subject", "CN=drift.lab",
+                     "--days", "30"]) == 0
+    doc = json.loads((state_dir / "web01.json").read_text())
+    entry = next(e for e in doc["certificates"]["LocalMachine"]["My"].values() if e["subject"] == "CN=drift.lab")
+    blob = st.read_file(doc, entry["key_file"])
+    der = secrets.unseal_with(secrets.lab_key(state_dir), blob)
+    assert serialization.load_der_private_key(der, None) is not None
