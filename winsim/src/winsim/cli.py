@@ -1,7 +1,7 @@
 """``winsim``: inspect and edit simulated hosts from a shell or a test.
 
     winsim [--state-dir DIR | --inventory INV] show HOST [--section S] [--format yaml|json]
-    winsim ... reset [HOST ...]
+    winsim ... reset [HOST ...] [--profile bare|realistic|lived-in]
     winsim ... set HOST PATH VALUE            (PATH: /json/pointer or dotted.path)
     winsim ... set HOST PATH --delete
     winsim ... drift HOST <drift> [args]      (see `winsim drift --help`)
@@ -38,8 +38,10 @@ from pathlib import Path
 
 from . import drift as drift_mod
 from . import faults as faults_mod
+from . import secrets as secrets_mod
 from . import stats as stats_mod
 from .models._base import SimulatorError
+from .state import check_profile, fresh_state
 from .store import DEFAULT_STATE_DIR, HostStore
 
 __all__ = ["CliError", "HostResolver", "main", "resolve_path", "set_path"]
@@ -140,6 +142,9 @@ def inventory_stores(source: str) -> dict[str, HostStore]:
         state_dir = value("winsim_state_dir") or os.environ.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR
         stores[host.name] = HostStore.for_host(host.name, state_dir=str(state_dir),
                                                state_file=str(state_file) if state_file else None)
+        profile = value("winsim_profile") or os.environ.get("WINSIM_PROFILE")
+        if profile:
+            stores[host.name].profile = check_profile(str(profile))
     return stores
 
 
@@ -358,10 +363,24 @@ def reset_host(store: HostStore) -> list[str]:
 
 
 def cmd_reset(args: argparse.Namespace, resolver: HostResolver) -> int:
+    profile = getattr(args, "profile", None)
+    if profile is not None:
+        try:
+            check_profile(profile)  # before any file is touched
+        except SimulatorError as exc:
+            raise CliError(str(exc).removeprefix("winsim: ")) from None
     hosts = args.hosts or resolver.all_hosts()
     for host in hosts:
-        removed = reset_host(resolver.store(host))
-        print(f"{host}: reset to a fresh Windows Server 2022 host ({len(removed)} file(s) removed)")
+        store = resolver.store(host)
+        removed = reset_host(store)
+        if profile is not None:
+            # The fresh host is written now, so that the profile sticks
+            # whatever the connection's winsim_profile says later.
+            store.profile = profile
+            with store.locked():
+                store.save_state(fresh_state(store.hostname, profile=profile))
+        print(f"{host}: reset to a fresh Windows Server 2022 host ({len(removed)} file(s) removed)"
+              + (f", profile {profile}" if profile is not None else ""))
     if not hosts:
         print("winsim: no simulated hosts found; nothing to reset")
     return 0
@@ -388,7 +407,8 @@ def cmd_drift(args: argparse.Namespace, resolver: HostResolver) -> int:
     with store.locked():
         doc = store.load_state()
         try:
-            message = drift_mod.apply_drift(doc, spec.name, **kwargs)
+            with secrets_mod.using_state_dir(store.state_path.parent):  # keys sealed with this lab's key
+                message = drift_mod.apply_drift(doc, spec.name, **kwargs)
         except drift_mod.DriftError as exc:
             raise CliError(f"{args.host}: drift {spec.name}: {exc}") from exc
         store.save_state(doc)
@@ -534,6 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reset", help="make hosts fresh again (state and every sidecar removed)")
     p.add_argument("hosts", nargs="*", metavar="HOST", help="hosts to reset (default: all)")
+    p.add_argument("--profile", choices=None, metavar="PROFILE",
+                   help="write the fresh host now, as this profile (bare, realistic, lived-in; see "
+                        "winsim/docs/profiles.md); without it the host has no state file until its first "
+                        "change and the connection's winsim_profile decides")
     p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("set", help="set (or --delete) one value in a host's state")

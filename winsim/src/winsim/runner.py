@@ -95,9 +95,30 @@ def run_model(
         result["msg"] = f"There is not enough space on the disk. : '{exc}'"
     _restore_disk_faults(working, state, full_drives)
     result.setdefault("changed", False)
+    if result.get("failed"):
+        working = _failed_state(spec, ctx, working, state, full_drives)
     if check_mode and canonical_json(working) != canonical_json(state):
         raise SimulatorError(f"winsim: the model of {fqcn} changed the host state in check mode (a winsim bug)")
+    if ctx.unreported_change:
+        result["_winsim_unreported_change"] = True
     return result, working, list(ctx.warnings), list(ctx.deprecations)
+
+
+def _failed_state(spec: t.Any, ctx: ModuleContext, working: dict[str, t.Any], state: dict[str, t.Any],
+                  full_drives: dict[str, int]) -> dict[str, t.Any]:
+    """The host state a failed run leaves.  A failed run is a transaction
+    (Windows leaves nothing of a failed ``Install-WindowsFeature``, registry
+    or firewall edit): the state is unchanged.  Only a model registered with
+    ``partial_on_failure=True`` (the real module is not atomic: several files
+    copied one by one) keeps its edits, up to its last ``commit_partial()``
+    checkpoint when it took one."""
+    if not spec.partial_on_failure:
+        return copy.deepcopy(state)
+    if ctx.partial is not None:
+        kept = ctx.partial
+        _restore_disk_faults(kept, state, full_drives)
+        return kept
+    return working
 
 
 def no_model_message(fqcn: str) -> str:
@@ -205,8 +226,9 @@ def execute_module(
         result["deprecations"] = all_deps
     if "diff" in result and not diff_mode:
         del result["diff"]
+    unreported = bool(result.pop("_winsim_unreported_change", False))
     changed_state = not check_mode and canonical_json(new_state) != canonical_json(state)
-    if changed_state and not result.get("changed") and not result.get("failed"):
+    if changed_state and not result.get("changed") and not result.get("failed") and not unreported:
         raise SimulatorError(f"winsim: the model of {fqcn} changed the host state but reported changed=false "
                              "(a winsim bug)")
     return Outcome(result, new_state, changed_state, check_mode, secrets)

@@ -18,21 +18,67 @@ import hashlib
 import re
 import typing as t
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: private key files are sealed with the lab key (``secrets.py``); a
+format 1 document is migrated on load (:func:`migrate`)."""
 
-_SECTIONS: dict[str, t.Callable[[], t.Any]] = {}
+_SECTIONS: dict[str, t.Callable[..., t.Any]] = {}
+
+PROFILES = ("bare", "realistic", "lived-in")
+"""Host profiles (``winsim/docs/profiles.md``): what a host with no state
+file yet looks like.  ``bare``: what the models need and nothing else (the
+historical fresh document); ``realistic``: what a real fresh Windows Server
+2022 also carries where the roles look (indirect firewall groups, the
+default SCHANNEL keys, the WinRM HTTPS certificate); ``lived-in``:
+realistic plus what real estates accumulate (unmanaged SCHANNEL keys, a
+policy cipher suite order, old certificates, IIS with a legacy site)."""
+DEFAULT_PROFILE = "bare"
+
+_FINISHERS: dict[str, t.Callable[[dict[str, t.Any], str], None]] = {}
 
 
-def section(name: str) -> t.Callable[[t.Callable[[], t.Any]], t.Callable[[], t.Any]]:
-    """Register the factory of a fresh host's ``name`` section."""
+def section(name: str) -> t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]:
+    """Register the factory of a fresh host's ``name`` section.  A factory
+    taking one argument gets the host profile (see :data:`PROFILES`)."""
 
-    def deco(factory: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+    def deco(factory: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         if name in _SECTIONS and _SECTIONS[name] is not factory:
             raise ValueError(f"winsim: state section {name!r} registered twice")
         _SECTIONS[name] = factory
         return factory
 
     return deco
+
+
+def profile_finisher(name: str) -> t.Callable[[t.Callable[[dict[str, t.Any], str], None]],
+                                                t.Callable[[dict[str, t.Any], str], None]]:
+    """Register ``func(doc, profile)``, run (in name order) on a fresh
+    document once every section exists and the host is named: for profile
+    content that spans sections (a certificate with its key file, IIS
+    pre-installed)."""
+
+    def deco(func: t.Callable[[dict[str, t.Any], str], None]) -> t.Callable[[dict[str, t.Any], str], None]:
+        if name in _FINISHERS and _FINISHERS[name] is not func:
+            raise ValueError(f"winsim: profile finisher {name!r} registered twice")
+        _FINISHERS[name] = func
+        return func
+
+    return deco
+
+
+def check_profile(profile: t.Any) -> str:
+    """``profile`` if it names a host profile, else a clear error."""
+    if profile not in PROFILES:
+        from .models._base import SimulatorError
+
+        raise SimulatorError(f"winsim: unknown host profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    return str(profile)
+
+
+def profile_of(state: dict[str, t.Any]) -> str:
+    """The profile a host was created with (``bare`` for documents made
+    before profiles existed)."""
+    return str((state.get("host") or {}).get("profile") or DEFAULT_PROFILE)
 
 
 def iso(when: _dt.datetime) -> str:
@@ -130,20 +176,52 @@ def _fresh_files() -> dict[str, t.Any]:
     return files
 
 
-def fresh_state(hostname: str = "WIN-SIM") -> dict[str, t.Any]:
-    """A freshly installed Windows Server 2022 host named ``hostname``.
+def fresh_state(hostname: str = "WIN-SIM", profile: str = DEFAULT_PROFILE) -> dict[str, t.Any]:
+    """A freshly installed Windows Server 2022 host named ``hostname``, as
+    ``profile`` (:data:`PROFILES`) has it; an unknown profile is an error.
 
     Loads every model so that every section is registered."""
+    import inspect
+
     from .models import load_all
 
+    check_profile(profile)
     load_all()
     doc: dict[str, t.Any] = {"winsim_format": FORMAT_VERSION}
     for name in sorted(_SECTIONS):
-        doc[name] = _SECTIONS[name]()
+        factory = _SECTIONS[name]
+        doc[name] = factory(profile) if inspect.signature(factory).parameters else factory()
     netbios = re.sub(r"[^A-Za-z0-9-]", "-", hostname.split(".")[0]).upper()[:15]
     doc["host"]["hostname"] = netbios
+    doc["host"]["profile"] = profile
     doc["env"]["COMPUTERNAME"] = netbios
+    for name in sorted(_FINISHERS):
+        _FINISHERS[name](doc, profile)
     return doc
+
+
+def migrate(doc: dict[str, t.Any], state_dir: t.Any) -> list[str]:
+    """Bring a loaded document of an older format up to ``FORMAT_VERSION``
+    in place.  Returns what was done (one message per step, empty when the
+    document was current).  A document of a newer format is refused."""
+    from .models._base import SimulatorError
+
+    version = doc.get("winsim_format")
+    if version == FORMAT_VERSION:
+        return []
+    if not isinstance(version, int) or version < 1 or version > FORMAT_VERSION:
+        raise SimulatorError(f"winsim: state format {version!r} is not supported (this winsim reads formats 1 to "
+                             f"{FORMAT_VERSION}); upgrade winsim or reset the host")
+    messages = []
+    if version == 1:
+        from . import secrets
+        from .models.certificates import seal_clear_keys
+
+        sealed = seal_clear_keys(doc, secrets.lab_key(state_dir))
+        doc["winsim_format"] = 2
+        messages.append(f"migrated from state format 1 to 2: sealed {len(sealed)} private key file(s) with the "
+                        "lab key")
+    return messages
 
 
 # -- Windows paths --------------------------------------------------------

@@ -28,6 +28,7 @@ import fcntl
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 import typing as t
@@ -130,6 +131,9 @@ class HostStore:
         self.data_dir = base / f"{stem}.d"
         self.tmp_dir = self.data_dir / "tmp"
         self.async_dir = self.data_dir / "async"
+        self.profile = "bare"
+        """Host profile of the fresh document when there is no state file
+        yet (``state.PROFILES``; the connection option ``winsim_profile``)."""
 
     @classmethod
     def for_host(cls, hostname: str, *, state_dir: str | None = None, state_file: str | None = None) -> HostStore:
@@ -188,13 +192,23 @@ class HostStore:
         if raw is None:
             from .state import fresh_state
 
-            return fresh_state(self.hostname)
+            return fresh_state(self.hostname, profile=self.profile)
         try:
             doc = json.loads(raw)
         except ValueError as exc:
             raise SimulatorError(f"winsim: state file {self.state_path} is not valid JSON: {exc}") from exc
         if not isinstance(doc, dict) or "winsim_format" not in doc:
             raise SimulatorError(f"winsim: {self.state_path} is not a winsim state document (no winsim_format)")
+        from .state import migrate
+
+        messages = migrate(doc, self.state_path.parent)
+        if messages:
+            # Never leave the old (clear) document on disk once read.
+            with self.locked():
+                if self.read_state_bytes() == raw:  # not replaced meanwhile by another process
+                    self.save_state(doc)
+            for message in messages:
+                sys.stderr.write(f"winsim: {self.state_path}: {message}\n")
         return doc
 
     def save_state(self, state: dict[str, t.Any]) -> bool:

@@ -20,6 +20,7 @@ skipped; a model that changes the state in check mode fails the test.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import typing as t
 from pathlib import Path
@@ -105,3 +106,54 @@ def run_module(host_runtime: HostRuntime) -> ModuleRunner:
 @pytest.fixture
 def fresh_state() -> dict[str, t.Any]:
     return st.fresh_state("winsim")
+
+
+class InPlaceRun:
+    """What :func:`run_in_place` returns: the result (``failed``/``msg`` on
+    failure, as the runner shapes it) and whether the state was untouched."""
+
+    def __init__(self, result: dict[str, t.Any], untouched: bool) -> None:
+        self.result = result
+        self.untouched = untouched
+
+    def __getitem__(self, key: str) -> t.Any:
+        return self.result[key]
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        return self.result.get(key, default)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.get("changed"))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.result.get("failed"))
+
+
+def run_in_place(fqcn: str, host: dict[str, t.Any], /, *, check: bool = False, diff: bool = False,
+                 now: dt.datetime | None = NOW, faults: t.Any = None, runtime: HostRuntime | None = None,
+                 **params: t.Any) -> InPlaceRun:
+    """The ``run_module`` path (real argument validation, the runner's
+    failure transaction) for the tests written against an in-place API:
+    ``host`` becomes the state the run leaves.  The one model runner of the
+    tests (``winsim_files_support.run`` and ``iis_ad_support.run`` are this)."""
+    fault_list = list(faults) if faults is not None else None
+    before = copy.deepcopy(host)
+    result, after = make_run_module(runtime)(fqcn, params, host, check, diff, faults=fault_list,
+                                             hostname=host["host"]["hostname"], now=now)
+    if after is not host:
+        _sync(host, after)
+    return InPlaceRun(result, untouched=(host == before))
+
+
+def _sync(dst: dict[str, t.Any], src: dict[str, t.Any]) -> None:
+    """Make ``dst`` equal to ``src`` in place, keeping the nested dicts a
+    test may hold a reference to (``site = host["iis"]["sites"][...]``)."""
+    for key in [k for k in dst if k not in src]:
+        del dst[key]
+    for key, value in src.items():
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _sync(dst[key], value)
+        else:
+            dst[key] = value

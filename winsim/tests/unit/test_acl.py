@@ -288,3 +288,17 @@ def test_enable_with_reorganize_drops_duplicates_of_inherited():
 def test_inheritance_missing_path_fails():
     res = run(INH, _host(), path="D:\\nope")
     assert res["msg"] == "D:\\nope does not exist"
+
+
+def test_inherit_takes_the_comma_separated_flags_of_upstreams_example(run_module):
+    """The doc lists ``choices: [ContainerInherit, ObjectInherit]`` but the
+    Legacy code declares no ValidateSet: the code wins (the old code refused
+    upstream's own example ``inherit: ContainerInherit, ObjectInherit``)."""
+    args = {"path": "C:\\Users", "user": "BUILTIN\\Users", "rights": "Read", "type": "allow",
+            "inherit": "ContainerInherit, ObjectInherit", "propagation": "None"}
+    result, state = run_module("ansible.windows.win_acl", args)
+    assert not result.get("failed"), result
+    assert result["changed"]
+    result, _ = run_module("ansible.windows.win_acl", args, state=state)
+    assert not result.get("failed"), result
+    assert not result["changed"]

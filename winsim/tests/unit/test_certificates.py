@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from winsim_files_support import fresh, run
 
+from winsim import secrets
 from winsim import state as st
 from winsim.models import certificates as certs
 from winsim.models._base import MODELS
@@ -102,7 +103,9 @@ def test_private_key_is_a_real_file_where_windows_keeps_it(pki, storage, prefix)
     assert entry["key_provider"] == certs.CAPI_PROVIDER
     key_item = st.get_item(state, entry["key_file"])
     assert key_item["inherit"] is False
-    loaded = serialization.load_der_private_key(st.read_file(state, entry["key_file"]), None)
+    # sealed like a DPAPI blob (with the per-process key: this run has no state directory)
+    sealed = st.read_file(state, entry["key_file"])
+    loaded = serialization.load_der_private_key(secrets.unseal_with(secrets.lab_key(None), sealed), None)
     assert loaded.private_numbers() == pki.key.private_numbers()
     owner = "BUILTIN\\Administrators" if storage == "machine" else "WEB01\\Administrator"
     assert [a["identity"] for a in certs.key_acl(state, entry)] == ["NT AUTHORITY\\SYSTEM", owner]

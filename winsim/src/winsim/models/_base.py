@@ -81,12 +81,20 @@ class ModelSpec:
     """For modules built on ``Ansible.ModuleUtils.Legacy`` (no
     ``supports_check_mode`` declaration), whether the real module handles
     check mode itself (true for all modules winsim models so far)."""
+    partial_on_failure: bool = False
+    """Whether a failed run of the real module leaves the edits it made
+    before failing (e.g. ``win_copy`` of several files, ``win_robocopy``).
+    False (the default): a failed run is a transaction, the runner saves
+    nothing, as Windows leaves nothing (``Install-WindowsFeature`` rolls
+    back).  True: the runner keeps what the model did up to the failure; a
+    model may narrow that to a checkpoint with
+    :meth:`ModuleContext.commit_partial`."""
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def model(fqcn: str, *, upstream: str, legacy_check_mode: bool = True
+def model(fqcn: str, *, upstream: str, legacy_check_mode: bool = True, partial_on_failure: bool = False
           ) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.Any]]],
                           t.Callable[[ModuleContext], dict[str, t.Any]]]:
     """Register a module model under the module's FQCN."""
@@ -96,7 +104,8 @@ def model(fqcn: str, *, upstream: str, legacy_check_mode: bool = True
         if fqcn in MODELS:
             raise SimulatorError(f"winsim: two models registered for {fqcn}")
         MODELS[fqcn] = ModelSpec(fqcn=fqcn, func=func, upstream=upstream,
-                                 legacy_check_mode=legacy_check_mode)
+                                 legacy_check_mode=legacy_check_mode,
+                                 partial_on_failure=partial_on_failure)
         return func
 
     return deco
@@ -158,6 +167,20 @@ class ModuleContext:
         self.result: dict[str, t.Any] = {"changed": False}
         self.warnings: list[str] = []
         self.deprecations: list[dict[str, str]] = []
+        self.unreported_change = False
+        """Set by a model whose real module reports ``changed: false`` for a
+        change it did make (``win_robocopy`` rc 2: extra files purged), so
+        that the runner does not take it for a model bug."""
+        self.partial: dict[str, t.Any] | None = None
+        """The checkpoint kept on failure (``commit_partial``), if any."""
+
+    # -- failure transaction ------------------------------------------------
+    def commit_partial(self) -> None:
+        """Checkpoint: what the model has done so far stays on the host even
+        if the run fails later.  Only for models registered with
+        ``partial_on_failure=True`` (the real module is not atomic); without
+        a checkpoint such a model keeps everything up to the failure."""
+        self.partial = copy.deepcopy(self.state)
 
     # -- time ------------------------------------------------------------
     def now(self) -> _dt.datetime:

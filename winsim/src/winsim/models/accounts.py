@@ -382,7 +382,7 @@ def _adsi_path(state: dict[str, t.Any], name: str) -> str:
     return f"WinNT://{workgroup}/{computer_name(state)}/{name}"
 
 
-@model("ansible.windows.win_user", upstream=UPSTREAM)
+@model("ansible.windows.win_user", upstream=UPSTREAM, partial_on_failure=True)
 def win_user(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = ctx.state
@@ -632,7 +632,7 @@ def win_group(ctx: ModuleContext) -> dict[str, t.Any]:
 
 # -- win_group_membership --------------------------------------------------------
 
-@model("ansible.windows.win_group_membership", upstream=UPSTREAM)
+@model("ansible.windows.win_group_membership", upstream=UPSTREAM, partial_on_failure=True)
 def win_group_membership(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = ctx.state
@@ -682,7 +682,7 @@ def win_group_membership(ctx: ModuleContext) -> dict[str, t.Any]:
 
 # -- win_user_right ---------------------------------------------------------------
 
-@model("ansible.windows.win_user_right", upstream=UPSTREAM)
+@model("ansible.windows.win_user_right", upstream=UPSTREAM, partial_on_failure=True)
 def win_user_right(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = ctx.state

@@ -81,7 +81,9 @@ import re
 import typing as t
 import uuid
 
+from .. import secrets
 from .. import state as st
+from ..pwsh import ps_str
 from ._base import ModuleContext, model
 
 __all__ = ["ensure_domain", "find_object", "groups_of", "is_dc"]
@@ -186,9 +188,7 @@ def is_dc(state: dict[str, t.Any]) -> bool:
 
 
 def _digest(value: str | None) -> str | None:
-    if not value:
-        return None
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return secrets.equality_digest(value)
 
 
 # -- lookups -----------------------------------------------------------------------------------------
@@ -340,9 +340,7 @@ def _as_list(value: t.Any) -> list[t.Any]:
 
 
 def _ps_str(value: t.Any) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return "" if value is None else str(value)
+    return ps_str(value)
 
 
 def _idempotent_list(existing: list[t.Any], *, add: list[t.Any] | None = None, remove: list[t.Any] | None = None,

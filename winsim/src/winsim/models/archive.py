@@ -92,7 +92,7 @@ def _tar_members(data: bytes) -> list[tuple[str, bytes | None, _dt.datetime | No
     return out
 
 
-@model("community.windows.win_unzip", upstream=_UPSTREAM)
+@model("community.windows.win_unzip", upstream=_UPSTREAM, partial_on_failure=True)
 def win_unzip(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     src_raw, dest_raw = p["src"], p["dest"]

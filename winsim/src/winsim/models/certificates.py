@@ -38,7 +38,10 @@ Windows, where it is a DPAPI-protected file): RSA keys imported from a PFX
 go to the legacy CAPI provider (``...\\Crypto\\RSA\\MachineKeys`` or, for
 user keys, ``%APPDATA%\\Microsoft\\Crypto\\RSA\\<user SID>``), EC keys to
 the CNG software KSP (``...\\Crypto\\Keys``).  Its content is the PKCS#8 DER
-of the key (needed to export a PFX); its ACL *is* the key ACL
+of the key (needed to export a PFX, to serve https) *sealed* with the lab
+key (``winsim/secrets.py``), opaque like the DPAPI blob it is on Windows:
+no private key is ever in clear in a state file; read it only through
+:func:`load_private_key`.  Its ACL *is* the key ACL
 (:func:`key_acl`): explicit ``NT AUTHORITY\\SYSTEM`` and
 ``BUILTIN\\Administrators`` FullControl, inheritance disabled.  The
 container GUID is derived from the thumbprint, store and key storage so
@@ -93,6 +96,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from .. import secrets
 from .. import state as st
 from . import _winfs as fs
 from . import accounts
@@ -497,7 +501,7 @@ def store_private_key(ctx: ModuleContext, entry: dict[str, t.Any], key: t.Any, *
     st.make_dirs(ctx.state, st.parent(path), st.iso(ctx.now()))
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    item = fs.write_bytes(ctx, path, der)
+    item = fs.write_bytes(ctx, path, secrets.seal(ctx, der))
     item["inherit"] = False
     item["attributes"] = ["Archive", "System"]
     acl = _key_file_acl(storage)
@@ -508,9 +512,47 @@ def store_private_key(ctx: ModuleContext, entry: dict[str, t.Any], key: t.Any, *
                  key_provider=CNG_PROVIDER if cng else CAPI_PROVIDER, key_container=container, key_file=path)
 
 
-def load_private_key(state: dict[str, t.Any], entry: dict[str, t.Any]) -> t.Any:
-    data = st.read_file(state, entry["key_file"])
+def load_private_key(ctx: ModuleContext, entry: dict[str, t.Any], state: dict[str, t.Any] | None = None) -> t.Any:
+    """The one way to the private key of a store entry: its key file (in
+    ``state``, by default the model's host) unsealed with the lab key (see
+    ``winsim/secrets.py``).  ``None`` when the entry has no key or its key
+    file is gone."""
+    state = ctx.state if state is None else state
+    path = entry.get("key_file")
+    if not entry.get("has_private_key") or not path or not st.exists(state, path):
+        return None
+    blob = st.read_file(state, path)
+    if blob.startswith(BUILTIN_KEY_PREFIX):  # a profile's certificate: a public, derived key
+        return builtin_key(blob[len(BUILTIN_KEY_PREFIX):].decode("ascii"))
+    if state.get("winsim_format") == 1 and not secrets.is_sealed(blob):
+        data = blob  # a format 1 document not migrated yet (another host read raw): still read
+    else:
+        data = secrets.unseal(ctx, blob, what=f"private key file {path}")
     return serialization.load_der_private_key(data, password=None)
+
+
+def seal_clear_keys(state: dict[str, t.Any], lab_key: bytes) -> list[str]:
+    """Migration from state format 1: seal every private key file still in
+    clear (format 1 kept the PKCS#8 DER as is).  Returns the sealed paths."""
+    sealed = []
+    for stores in state.get("certificates", {}).values():
+        for entries in stores.values():
+            for entry in entries.values():
+                path = entry.get("key_file")
+                item = st.get_item(state, path) if path else None
+                if item is None or item.get("type") != "file":
+                    continue
+                data = base64.b64decode(item["content"])
+                if secrets.is_sealed(data):
+                    continue
+                blob = secrets.seal_with(lab_key, data)
+                disk = state.get("disks", {}).get(st.drive_of(item["path"]))
+                if disk is not None:
+                    disk["free"] -= len(blob) - item["size"]
+                item.update(content=base64.b64encode(blob).decode("ascii"), size=len(blob),
+                            sha1=hashlib.sha1(blob).hexdigest())
+                sealed.append(item["path"])
+    return sealed
 
 
 # -- X509Certificate2Collection.Import ----------------------------------------------
@@ -622,7 +664,7 @@ def _export_bytes(ctx: ModuleContext, entry: dict[str, t.Any], file_type: str, p
         if not entry.get("key_exportable"):
             ctx.fail('Failed to export certificate as bytes: Exception calling "Export" with "2" argument(s): '
                      '"Key not valid for use in specified state.\r\n"')
-        key = load_private_key(ctx.state, entry)
+        key = load_private_key(ctx, entry)
     encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if password
                   else serialization.NoEncryption())
     name = entry.get("friendly_name") or None
@@ -630,7 +672,7 @@ def _export_bytes(ctx: ModuleContext, entry: dict[str, t.Any], file_type: str, p
                                                  encryption)
 
 
-@model("ansible.windows.win_certificate_store", upstream=_UPSTREAM)
+@model("ansible.windows.win_certificate_store", upstream=_UPSTREAM, partial_on_failure=True)
 def win_certificate_store(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = p.get("state") or "present"
@@ -845,3 +887,139 @@ def self_signed_for_tests(common_name: str, *, dns_names: t.Sequence[str] = (), 
                                         critical=False)
     cert = builder.sign(issuer[0] if issuer else key, hashes.SHA256())
     return key, cert.public_bytes(serialization.Encoding.DER)
+
+
+# -- host profiles (winsim/docs/profiles.md) -------------------------------------------
+
+BUILTIN_KEY_PREFIX = b"WINSIM-BUILTIN-KEY/1\n"
+"""Content of the key file of a certificate a host *profile* brings (the
+WinRM HTTPS certificate, the lived-in leftovers): a reference to a key
+derived from a public seed, not key material.  Those keys protect nothing
+(every simulated host of that profile derives the same key) and a fresh
+document must be reproducible byte for byte, which a random key or a sealed
+blob (the lab key is not known when a fresh document is built) is not."""
+
+
+def _probable_prime(rng: t.Any, bits: int) -> int:
+    small = [p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p ** 0.5) + 1, 2))]
+    while True:
+        n = rng.getrandbits(bits) | (1 << (bits - 1)) | (1 << (bits - 2)) | 1
+        if any(n % p == 0 for p in small):
+            continue
+        d, r = n - 1, 0
+        while d % 2 == 0:
+            d //= 2
+            r += 1
+        for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41):
+            x = pow(a, d, n)
+            if x in (1, n - 1):
+                continue
+            for _ in range(r - 1):
+                x = pow(x, 2, n)
+                if x == n - 1:
+                    break
+            else:
+                break
+        else:
+            return n
+
+
+# The primes :func:`derive_builtin_primes` gives for the seed "profile",
+# precomputed (deriving them costs half a second of CPU in every ansible
+# worker; a unit test checks they are what the derivation gives).
+_BUILTIN_PRIMES = {"profile": (
+    int(
+        "f57b0327f415e7e13b85ab4d6d81aab92078c1e703318bf6b8f712a6d30738e61c17336b0ce0868e16c5e64438312324"
+        "4ea4ab110781e4c77ecfa2a1a2946058dda9b3d7a725f6ef213b10c87259c752cf84003d01d6dcb07d4680d8d676d76e"
+        "d6fd76e8fa3a1d19b7c22a53a565587995e3ae99e8d09095f73c3a598e078537", 16),
+    int(
+        "d793fdfcee598fa60f65c9cc84b01fad3c2c5d2a834a223d77a73699a0443156becaa367f1b911befd8e50a81a95be99"
+        "ce7497fdd9c2ba56d2934caa5c086e0610647d62b9efa32e57657358ce41bd7768af86bb5fab4d4f90ba78dcc8d17e83"
+        "ae9c0ba2a833f4948b680c6d383368e30a7f08a4f54bd9fa2c0f8a13ebdc63df", 16),
+)}
+
+
+def derive_builtin_primes(seed: str) -> tuple[int, int]:
+    """The two 1024-bit primes of the builtin key of ``seed`` (Miller-Rabin
+    over a PRNG seeded with SHA-256 of the seed)."""
+    import random
+
+    rng = random.Random(hashlib.sha256(b"winsim builtin key\0" + seed.encode()).digest())
+    while True:
+        p, q = _probable_prime(rng, 1024), _probable_prime(rng, 1024)
+        if p != q and (p - 1) % 65537 and (q - 1) % 65537:
+            return p, q
+
+
+@functools.cache
+def builtin_key(seed: str) -> rsa.RSAPrivateKey:
+    """The RSA-2048 key derived from ``seed`` (deterministic, cached)."""
+    e = 65537
+    p, q = _BUILTIN_PRIMES.get(seed) or derive_builtin_primes(seed)
+    d = pow(e, -1, (p - 1) * (q - 1))
+    numbers = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
+                                    rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, p * q))
+    return numbers.private_key()
+
+
+def _profile_cert(doc: dict[str, t.Any], *, subject: str, issuer: str, dns: list[str], not_before: _dt.datetime,
+                  days: int, server_auth_only: bool = False, friendly_name: str = "") -> dict[str, t.Any]:
+    """A certificate with its (builtin) private key in ``LocalMachine\\My``,
+    stored as a CNG key (``New-SelfSignedCertificate``'s default provider)."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key = builtin_key("profile")
+
+    def name(text: str) -> x509.Name:
+        return x509.Name.from_rfc4514_string(text)
+
+    eku = [ExtendedKeyUsageOID.SERVER_AUTH] if server_auth_only else [ExtendedKeyUsageOID.CLIENT_AUTH,
+                                                                        ExtendedKeyUsageOID.SERVER_AUTH]
+    serial = int.from_bytes(hashlib.sha256(f"{subject}|{issuer}|{not_before}".encode()).digest()[:16]) >> 1
+    cert = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+            .public_key(key.public_key()).serial_number(serial).not_valid_before(not_before)
+            .not_valid_after(not_before + _dt.timedelta(days=days))
+            .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), critical=False)
+            .sign(key, hashes.SHA256()))
+    entry = entry_from_der(cert.public_bytes(serialization.Encoding.DER), friendly_name=friendly_name)
+    container = "{" + str(uuid.uuid5(_KEY_NS, f"{entry['thumbprint']}|LocalMachine|My|machine")).upper() + "}"
+    path = _key_location(doc, True, "machine", container)
+    when = doc["host"]["installed_at"]
+    st.make_dirs(doc, st.parent(path), when)
+    item = st.write_file(doc, path, BUILTIN_KEY_PREFIX + b"profile", when)
+    item.update(inherit=False, attributes=["Archive", "System"], acl=_key_file_acl("machine"))
+    entry.update(has_private_key=True, key_exportable=False, key_storage="machine", key_provider=CNG_PROVIDER,
+                 key_container=container, key_file=path)
+    doc["certificates"]["LocalMachine"]["My"][entry["thumbprint"]] = entry
+    return entry
+
+
+@st.profile_finisher("certificates")
+def _profile_certificates(doc: dict[str, t.Any], profile: str) -> None:
+    """``realistic``: the WinRM HTTPS listener's self-signed certificate
+    (CN = the host name, one year from the install, as
+    ``New-SelfSignedCertificate -DnsName <host> -CertStoreLocation
+    Cert:\\LocalMachine\\My`` before ``winrm quickconfig -transport:https``
+    leaves it), ``host.winrm_https_thumbprint`` pointing at it.
+    ``lived-in``: also an expired certificate of a CA that is gone and one of
+    another company's CA, both with keys, neither chaining to a trusted root."""
+    if profile == "bare":
+        return
+    host = doc["host"]["hostname"]
+    installed = st.parse_iso(doc["host"]["installed_at"])
+    winrm = _profile_cert(doc, subject=f"CN={host}", issuer=f"CN={host}", dns=[host.lower()],
+                          not_before=installed, days=365)
+    doc["host"]["winrm_https_thumbprint"] = winrm["thumbprint"]
+    if profile != "lived-in":
+        return
+    short = host.lower()
+    _profile_cert(doc, subject=f"CN={short}.corp.example.com",
+                  issuer="CN=Example Enterprise CA G1,DC=corp,DC=example,DC=com",
+                  dns=[f"{short}.corp.example.com", short], not_before=installed - _dt.timedelta(days=1100), days=730,
+                  server_auth_only=True, friendly_name="IIS 2023")
+    _profile_cert(doc, subject="CN=intranet.contoso.local,O=Contoso Ltd,C=US",
+                  issuer="CN=Contoso Issuing CA 01,O=Contoso Ltd,C=US", dns=["intranet.contoso.local"],
+                  not_before=installed - _dt.timedelta(days=200), days=825, server_auth_only=True,
+                  friendly_name="legacy intranet")

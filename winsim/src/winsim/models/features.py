@@ -34,6 +34,7 @@ role services).  Removing undoes it.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import fnmatch
 import importlib
 import typing as t
@@ -613,7 +614,7 @@ def _on_web_server_installed(state: dict[str, t.Any], when: str) -> None:
         state="started", service_type="win32_share_process",
         description="Provides administrative services for IIS, for example configuration history and Application "
                     "Pool account mapping."))
-    firewall.add_rules(state, firewall.iis_rules())
+    firewall.add_rules(state, firewall.iis_rules(st.profile_of(state)))
     for name, vtype, data in (("MajorVersion", "dword", 10), ("MinorVersion", "dword", 0),
                               ("SetupString", "string", "IIS 10.0"), ("VersionString", "string", "Version 10.0"),
                               ("InstallPath", "string", INETSRV),
@@ -626,8 +627,7 @@ def _on_web_server_installed(state: dict[str, t.Any], when: str) -> None:
 def _on_web_server_removed(state: dict[str, t.Any]) -> None:
     for name in ("W3SVC", "WAS", "AppHostSvc", "WMSVC"):
         services.remove_service(state, name)
-    for _n, group, _p, _d in firewall.IIS_RULES:
-        firewall.remove_group(state, group)
+    firewall.remove_iis_rules(state)
     accounts.revoke_right(state, "SeImpersonatePrivilege", accounts.IIS_IUSRS)
     accounts.revoke_right(state, "SeBatchLogonRight", accounts.IIS_IUSRS)
     registry.delete_tree(state, INETSTP)
@@ -728,3 +728,37 @@ def win_feature_info(ctx: ModuleContext) -> dict[str, t.Any]:
                 "InstallName": f["name"].replace("-", "_")},
         })
     return ctx.exit(exists=bool(out), features=out)
+
+
+# -- host profiles (winsim/docs/profiles.md) ---------------------------------------
+
+LEGACY_SITE = "LegacyIntranet"
+LEGACY_ROOT = "C:\\inetpub\\legacy"
+
+
+@st.profile_finisher("iis")
+def _profile_iis(doc: dict[str, t.Any], profile: str) -> None:
+    """``lived-in``: a web host of a real estate has had IIS for years.
+    ``Web-Server`` (its default role services, as ``Install-WindowsFeature
+    Web-Server`` installs them) is installed a month after the OS, with the
+    ``Default Web Site`` still there and an old site nobody manages:
+    ``LegacyIntranet`` (http ``*:8080:``, its own pool on the .NET CLR v2.0
+    in the Classic pipeline, content in ``C:\\inetpub\\legacy``), started."""
+    if profile != "lived-in":
+        return
+    installed = st.parse_iso(doc["host"]["installed_at"])
+    ctx = ModuleContext(fqcn="ansible.windows.win_feature", params={}, state=doc,
+                        now=installed + _dt.timedelta(days=30))
+    _apply(ctx, _install_plan(ctx, ["Web-Server"], False, False), True)
+    iis_mod = _iis_module()
+    if iis_mod is None:
+        return
+    when = st.iso(ctx.now())
+    pool = iis_mod._new_pool(LEGACY_SITE)
+    pool["attributes"].update(managedRuntimeVersion="v2.0", managedPipelineMode="Classic")
+    doc["iis"]["app_pools"][LEGACY_SITE] = pool
+    st.make_dirs(doc, LEGACY_ROOT, when)
+    st.write_file(doc, LEGACY_ROOT + "\\default.aspx", b"<%@ Page Language=\"C#\" %>\r\n<html><body>Intranet"
+                  b"</body></html>\r\n", when)
+    doc["iis"]["sites"][LEGACY_SITE] = iis_mod._new_site(
+        LEGACY_SITE, 2, LEGACY_ROOT, LEGACY_SITE, [iis_mod._binding("http", "*", 8080, "")], "Started")

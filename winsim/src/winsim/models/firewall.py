@@ -11,7 +11,15 @@ State section ``state["firewall"]``::
                 "local_ports", "remote_ports", "local_addresses", "remote_addresses" ("*" = any),
                 "icmp_types_and_codes", "direction" (1 in, 2 out), "action" (0 block, 1 allow), "enabled",
                 "grouping", "profiles" (bit mask, 0x7fffffff = all), "interface_types" ("All"),
-                "edge_traversal_options", "secure_flags"}]}
+                "edge_traversal_options", "secure_flags",
+                "id" (only on rules of the realistic profiles: the rule's Name in
+                      Get-NetFirewallRule, e.g. "IIS-WebServerRole-HTTP-In-TCP")}]}
+
+Beyond the ``bare`` profile the predefined rules hold their real indirect
+``grouping`` (``@FirewallAPI.dll,-28752`` for Remote Desktop,
+``@%windir%\\system32\\inetsrv\\iisres.dll,-30501`` for IIS HTTP): the COM
+object returns it unresolved and ``win_firewall_rule`` compares ``group``
+with it exactly (``winsim/docs/profiles.md``).
 
 The rule fields hold the values the ``HNetCfg.FWRule`` COM object returns,
 normalised the way the firewall service normalises them (addresses as
@@ -26,6 +34,7 @@ import copy
 import ipaddress
 import typing as t
 
+from ..pwsh import ps_str
 from ..state import expand_env, section
 from ._base import ModuleContext, model
 
@@ -66,8 +75,53 @@ def _tcp_in(name: str, group: str, port: str, desc: str, *, enabled: bool = True
                     profiles=profiles, remote_addresses=remote, application_name=program, service_name=service)
 
 
+# Real Windows Server 2022 rule groups as the COM ``Grouping`` property (and
+# the registry) stores them: indirect strings, resolved only for display
+# (``DisplayGroup`` of Get-NetFirewallRule).  win_firewall_rule compares
+# ``group`` with ``Grouping`` exactly, so ``group: Remote Desktop`` finds
+# nothing on a real host.
+GROUP_WINRM = "@FirewallAPI.dll,-30267"           # Windows Remote Management
+GROUP_RDP = "@FirewallAPI.dll,-28752"             # Remote Desktop
+GROUP_FPS = "@FirewallAPI.dll,-28502"             # File and Printer Sharing
+GROUP_WMI = "@FirewallAPI.dll,-34251"             # Windows Management Instrumentation (WMI)
+GROUP_CORENET = "@FirewallAPI.dll,-25000"         # Core Networking
+GROUP_IIS_HTTP = "@%windir%\\system32\\inetsrv\\iisres.dll,-30501"   # World Wide Web Services (HTTP)
+GROUP_IIS_HTTPS = "@%windir%\\system32\\inetsrv\\iisres.dll,-30503"  # Secure World Wide Web Services (HTTPS)
+
+# Rule ID (Get-NetFirewallRule -Name, the registry value name) of the
+# realistic rules, by (COM name = DisplayName, profiles); kept as ``id``
+# (informational: the COM interface the module uses has no such property).
+_REALISTIC: dict[str, tuple[str, str]] = {
+    # DisplayName: (rule id, indirect group)
+    "Windows Remote Management (HTTP-In)": ("WINRM-HTTP-In-TCP", GROUP_WINRM),
+    "Remote Desktop - User Mode (TCP-In)": ("RemoteDesktop-UserMode-In-TCP", GROUP_RDP),
+    "Remote Desktop - User Mode (UDP-In)": ("RemoteDesktop-UserMode-In-UDP", GROUP_RDP),
+    "File and Printer Sharing (SMB-In)": ("FPS-SMB-In-TCP", GROUP_FPS),
+    "Windows Management Instrumentation (WMI-In)": ("WMI-WINMGMT-In-TCP", GROUP_WMI),
+    "File and Printer Sharing (Echo Request - ICMPv4-In)": ("FPS-ICMP4-ERQ-In", GROUP_FPS),
+    "Core Networking - Dynamic Host Configuration Protocol (DHCP-In)": ("CoreNet-DHCP-In", GROUP_CORENET),
+    "Core Networking - DNS (UDP-Out)": ("CoreNet-DNS-Out-UDP", GROUP_CORENET),
+    "World Wide Web Services (HTTP Traffic-In)": ("IIS-WebServerRole-HTTP-In-TCP", GROUP_IIS_HTTP),
+    "World Wide Web Services (HTTPS Traffic-In)": ("IIS-WebServerRole-HTTPS-In-TCP", GROUP_IIS_HTTPS),
+}
+
+
+def realistic_rule(rule: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``rule`` as a real host stores it: indirect group, rule id (the
+    public-profile WinRM rule's id is ``WINRM-HTTP-In-TCP``, the
+    domain/private one ``WINRM-HTTP-In-TCP-NoScope``)."""
+    real = copy.deepcopy(rule)
+    rid, group = _REALISTIC.get(rule["name"], (None, rule["grouping"]))
+    if rid == "WINRM-HTTP-In-TCP" and rule["profiles"] != 4:
+        rid += "-NoScope"
+    real["grouping"] = group
+    if rid is not None:
+        real["id"] = rid
+    return real
+
+
 @section("firewall")
-def _fresh_firewall() -> dict[str, t.Any]:
+def _fresh_firewall(profile: str = "bare") -> dict[str, t.Any]:
     profiles = {p: {"enabled": True, "default_inbound_action": "NotConfigured",
                     "default_outbound_action": "NotConfigured"} for p in ("Domain", "Private", "Public")}
     winrm = "Windows Remote Management"
@@ -97,6 +151,12 @@ def _fresh_firewall() -> dict[str, t.Any]:
                  remote_ports="53", enabled=True, description="Outbound rule to allow DNS requests.",
                  application_name="%SystemRoot%\\system32\\svchost.exe", service_name="dnscache"),
     ]
+    if profile != "bare":
+        rules.insert(3, new_rule(
+            "Remote Desktop - User Mode (UDP-In)", grouping="Remote Desktop", protocol=17, local_ports="3389",
+            description="Inbound rule for the Remote Desktop service to allow RDP traffic. [UDP 3389]",
+            application_name="%SystemRoot%\\system32\\svchost.exe", service_name="termservice"))
+        rules = [realistic_rule(r) for r in rules]
     return {"profiles": profiles, "rules": rules}
 
 
@@ -122,8 +182,21 @@ def remove_group(state: dict[str, t.Any], grouping: str) -> None:
     state["firewall"]["rules"] = [r for r in state["firewall"]["rules"] if r["grouping"] != grouping]
 
 
-def iis_rules() -> list[dict[str, t.Any]]:
-    return [_tcp_in(n, g, port, d) for n, g, port, d in IIS_RULES]
+def iis_rules(profile: str = "bare") -> list[dict[str, t.Any]]:
+    """The rules the ``Web-Server`` install adds (enabled, all profiles,
+    program ``System``).  Beyond ``bare`` they carry their real indirect
+    group (``@%windir%\\system32\\inetsrv\\iisres.dll,-30501``) and id
+    (``IIS-WebServerRole-HTTP-In-TCP``), as on Windows."""
+    rules = [_tcp_in(n, g, port, d) for n, g, port, d in IIS_RULES]
+    return rules if profile == "bare" else [realistic_rule(r) for r in rules]
+
+
+def remove_iis_rules(state: dict[str, t.Any]) -> None:
+    """What removing ``Web-Server`` removes (either form of the groups)."""
+    for _n, group, _p, _d in IIS_RULES:
+        remove_group(state, group)
+    for group in (GROUP_IIS_HTTP, GROUP_IIS_HTTPS):
+        remove_group(state, group)
 
 
 def inbound_allowed(state: dict[str, t.Any], port: int, protocol: int = 6) -> bool:
@@ -300,11 +373,7 @@ def _build_rule(ctx: ModuleContext) -> dict[str, t.Any]:
 
 def _ps(value: t.Any) -> str:
     """How ``"$($rule.$prop)"`` renders a COM value in the diff string."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return str(value)
+    return ps_str(value)
 
 
 def _differs(prop: str, have: t.Any, want: t.Any) -> bool:

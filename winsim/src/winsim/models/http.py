@@ -596,6 +596,8 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
                                               binding.get("certificate_hash") or "")
         if entry is None or not entry.get("has_private_key"):
             raise WebError(SEND_FAILED)
+        if certificates.load_private_key(ctx, entry, server) is None:  # HTTP.sys needs the key itself
+            raise WebError(SEND_FAILED)
         if req.validate_certs and (not certificates.is_time_valid(entry, now) or not _host_matches(entry, host)
                                    or not _trusted(ctx.state, server, entry)):
             raise WebError(TRUST_FAILED)

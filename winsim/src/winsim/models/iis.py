@@ -89,8 +89,10 @@ import re
 import struct
 import typing as t
 
+from .. import secrets
 from .. import state as st
 from ..drift import DriftError, find_named
+from ..pwsh import ps_str
 from ._base import ModuleContext
 
 __all__ = [
@@ -131,25 +133,14 @@ def _fresh_iis() -> dict[str, t.Any]:
 # -- PowerShell value semantics ---------------------------------------------
 
 def password_digest(value: str) -> str:
-    """What winsim stores instead of a password: never the clear text."""
-    if not value:
-        return ""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    """What winsim stores instead of a password: never the clear text
+    (``secrets.equality_digest``; ``""`` for no password)."""
+    return secrets.equality_digest(value) or ""
 
 
 def _ps_str(value: t.Any) -> str:
-    """``[string]$value`` as PowerShell renders it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, _TimeSpan):
-        return value.format()
-    if isinstance(value, list):
-        return " ".join(_ps_str(v) for v in value)
-    if isinstance(value, dict):
-        return "System.Collections.Hashtable"
-    return str(value)
+    """``[string]$value`` as PowerShell renders it (``pwsh.ps_str``)."""
+    return ps_str(value)
 
 
 def _ps_eq(left: t.Any, right: t.Any) -> bool:
@@ -229,6 +220,9 @@ class _TimeSpan:
     @property
     def total_seconds(self) -> float:
         return self.ticks / self.TICKS_PER_SECOND
+
+    def ps_format(self) -> str:
+        return self.format()
 
     def format(self) -> str:
         """``ToString("c")``: ``[-][d.]hh:mm:ss[.fffffff]``."""

@@ -185,7 +185,7 @@ def _pool_current_for_compare(pool: dict[str, t.Any], meta: _Meta | None, attrib
     return raw
 
 
-@model("microsoft.iis.web_app_pool", upstream=UPSTREAM)
+@model("microsoft.iis.web_app_pool", upstream=UPSTREAM, partial_on_failure=True)
 def web_app_pool(ctx: ModuleContext) -> dict[str, t.Any]:
     """Create, remove, configure and start/stop an application pool."""
     name: str = ctx.params["name"]

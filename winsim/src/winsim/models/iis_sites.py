@@ -125,7 +125,7 @@ def _new_binding(spec: dict[str, t.Any], flags: int) -> dict[str, t.Any]:
     return b
 
 
-@model("microsoft.iis.website", upstream=UPSTREAM)
+@model("microsoft.iis.website", upstream=UPSTREAM, partial_on_failure=True)
 def website(ctx: ModuleContext) -> dict[str, t.Any]:
     """Create, remove, configure, start and stop a site."""
     p = ctx.params

@@ -106,10 +106,39 @@ _FRESH: dict[str, list[tuple[str, str, t.Any]]] = {
 }
 
 
+# What real estates accumulate (profile ``lived-in``): SCHANNEL keys set by
+# hand or by an old hardening script (IIS Crypto, the 2014 POODLE advisories)
+# that no role manages, and a cipher suite order pushed by group policy
+# ("SSL Cipher Suite Order", which wins over the local SCHANNEL settings).
+_LIVED_IN: dict[str, list[tuple[str, str, t.Any]]] = {
+    SCHANNEL + "\\Protocols\\PCT 1.0": [],
+    SCHANNEL + "\\Protocols\\PCT 1.0\\Server": [_v("Enabled", "dword", 0)],
+    SCHANNEL + "\\Protocols\\Multi-Protocol Unified Hello": [],
+    SCHANNEL + "\\Protocols\\Multi-Protocol Unified Hello\\Server": [
+        _v("Enabled", "dword", 0), _v("DisabledByDefault", "dword", 1)],
+    SCHANNEL + "\\Ciphers\\RC4 128/128": [_v("Enabled", "dword", 0)],
+    "HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL": [],
+    "HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002": [
+        _v("Functions", "string", ",".join([
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256", "TLS_RSA_WITH_AES_256_CBC_SHA",
+            "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]))],
+}
+
+
 @section("registry")
-def _fresh_registry() -> dict[str, t.Any]:
+def _fresh_registry(profile: str = "bare") -> dict[str, t.Any]:
+    """The fresh registry.  ``bare`` and ``realistic`` are the same here: the
+    SCHANNEL keys of a fresh Windows Server 2022 (``EventLogging=1``, empty
+    ``Ciphers``/``CipherSuites``/``Hashes``/``KeyExchangeAlgorithms``,
+    ``Protocols\\SSL 2.0\\Client`` with ``DisabledByDefault=1``) were already
+    part of the historical fresh host; ``lived-in`` adds :data:`_LIVED_IN`."""
     reg: dict[str, t.Any] = {}
-    for path, values in _FRESH.items():
+    fresh = dict(_FRESH)
+    if profile == "lived-in":
+        fresh.update(_LIVED_IN)
+    for path, values in fresh.items():
         _create_key(reg, path)
         for name, vtype, data in values:
             reg[path.lower()]["values"][name.lower()] = {"name": name, "type": vtype, "data": data}

@@ -108,7 +108,7 @@ def _excluded(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
 
-@model("community.windows.win_robocopy", upstream=_UPSTREAM)
+@model("community.windows.win_robocopy", upstream=_UPSTREAM, partial_on_failure=True)
 def win_robocopy(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     src_raw, dest_raw = p["src"], p["dest"]
@@ -160,6 +160,9 @@ def win_robocopy(ctx: ModuleContext) -> dict[str, t.Any]:
         result["msg"] = msg
         if changed:
             ctx.changed()
+        elif not ctx.check_mode:
+            # upstream maps rc 2/4/6 (extra files purged ...) to changed=false
+            ctx.unreported_change = True
         if rc != 0:
             result["failed"] = False
         if warn:

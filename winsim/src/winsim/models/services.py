@@ -423,7 +423,7 @@ def _account(ctx: ModuleContext, name: str) -> tuple[str, str]:
     return res[0], canonical
 
 
-@model("ansible.windows.win_service", upstream=UPSTREAM)
+@model("ansible.windows.win_service", upstream=UPSTREAM, partial_on_failure=True)
 def win_service(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = ctx.state

@@ -230,7 +230,7 @@ def _size(fs: _FS, path: str) -> int:
     return sum(int(c.get("size", 0)) for c in st.children(fs.state, path, recurse=True) if c["type"] == "file")
 
 
-@model("ansible.windows.win_copy", upstream=UPSTREAM)
+@model("ansible.windows.win_copy", upstream=UPSTREAM, partial_on_failure=True)
 def win_copy(ctx: ModuleContext) -> dict[str, t.Any]:
     """``win_copy.ps1``: the four modes the action plugin drives."""
     p = ctx.params

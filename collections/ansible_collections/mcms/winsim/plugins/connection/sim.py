@@ -71,6 +71,19 @@ options:
     type: dict
     vars:
       - name: winsim_lab
+  winsim_profile:
+    description:
+      - Host profile of a host that has no state file yet (a fresh install), see winsim/docs/profiles.md.
+        C(bare) is the minimal historical fresh host, C(realistic) what a real fresh Windows Server 2022
+        carries where the roles look, C(lived-in) realistic plus what real estates accumulate. Recorded in
+        the state as C(host.profile); ignored once the host has a state file (C(winsim reset --profile)
+        starts over). An unknown profile fails the connection and touches no file.
+    type: str
+    default: bare
+    env:
+      - name: WINSIM_PROFILE
+    vars:
+      - name: winsim_profile
   pipelining:
     description:
       - Always on; winsim receives every module run as one pipelined command.
@@ -117,6 +130,7 @@ except ImportError as _exc:  # pragma: no cover - exercised by a missing install
     SimulatorError = ConnectionDropped = Exception  # type: ignore[misc,assignment]
 else:
     WINSIM_IMPORT_ERROR = None
+from winsim.state import check_profile
 from winsim.transport import fetch_file, put_file
 
 display = Display()
@@ -176,6 +190,10 @@ class Connection(ConnectionBase):
                 ensure_lab(store.state_path.parent, declaration)
             except SimulatorError as exc:
                 raise AnsibleError(str(exc)) from exc
+        try:
+            store.profile = check_profile(self.get_option("winsim_profile") or "bare")
+        except SimulatorError as exc:
+            raise AnsibleError(str(exc)) from None
         self._runner = Runner(store)
         display.vvv(f"WINSIM CONNECT host={hostname} state={store.state_path}", host=hostname)
         self._connected = True
