@@ -107,12 +107,18 @@ class Lab:
 
     # -- creation ----------------------------------------------------------------
     @classmethod
-    def fresh(cls, root: pathlib.Path) -> Lab:
+    def fresh(cls, root: pathlib.Path, profile: str | None = None) -> Lab:
         """Fresh hosts: the inventory's declared lab (``winsim_lab``) built as
         freshly installed hosts before any play, as a real estate's hosts
-        exist before Ansible first runs (winsim/docs/lab.md)."""
+        exist before Ansible first runs (winsim/docs/lab.md); ``profile``
+        overrides the declaration's host profile (winsim/docs/profiles.md)."""
         shutil.copytree(REPO / "inventories" / "sim", root / "inventories" / "sim")
         lab = cls(root)
+        if profile is not None:
+            path = lab.inventory / "group_vars" / "windows" / "winsim.yml"
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc["winsim_lab"]["profile"] = profile
+            path.write_text("---\n" + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         proc = subprocess.run([ansible_bin("winsim"), "-i", str(lab.inventory), "lab", "build"], cwd=REPO,
                               capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, f"winsim lab build failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"

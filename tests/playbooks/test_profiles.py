@@ -1,8 +1,8 @@
 """``site.yml`` on the realistic and lived-in host profiles (winsim/docs/profiles.md).
 
 Each profile gets one fresh lab (module-scoped, converged once, web01 only,
-to keep the suite's runtime modest) whose hosts are created with
-``winsim_profile`` set in the lab's inventory.  The roles do not converge
+to keep the suite's runtime modest) whose hosts are built with the
+profile set in the lab's declaration (``winsim_lab.profile``).  The roles do not converge
 idempotently on these profiles yet (issue 8): the tests that prove those
 defects are strict xfails, so the day a role is fixed the suite says so.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-import yaml
 
 from .lab import Lab, Run, describe
 
@@ -23,10 +22,7 @@ IIS_RULE_IDS = ("IIS-WebServerRole-HTTP-In-TCP", "IIS-WebServerRole-HTTPS-In-TCP
 
 
 def _profile_lab(tmp_path_factory: pytest.TempPathFactory, profile: str) -> Lab:
-    lab = Lab.fresh(tmp_path_factory.mktemp(f"profile-{profile}") / "lab")
-    path = lab.inventory / "group_vars" / "windows" / "winsim_profile.yml"
-    path.write_text("---\n" + yaml.safe_dump({"winsim_profile": profile}), encoding="utf-8")
-    return lab
+    return Lab.fresh(tmp_path_factory.mktemp(f"profile-{profile}") / "lab", profile=profile)
 
 
 class Converged:
