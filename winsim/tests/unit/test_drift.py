@@ -61,9 +61,17 @@ def test_every_drift_is_documented() -> None:
     ("stop-service", "winsim.models.services"), ("set-service-start-mode", "winsim.models.services"),
     ("delete-agent-job", "winsim.models.sql_agent"), ("set-recovery-model", "winsim.models.sql_agent"),
     ("remove-group-member", "winsim.models.accounts"), ("revoke-user-right", "winsim.models.accounts"),
+    ("set-registry", "winsim.models.registry"), ("remove-feature", "winsim.models.features"),
+    ("disable-firewall-rule", "winsim.models.firewall"), ("expire-cert", "winsim.models.certificates"),
+    ("add-cert", "winsim.models.certificates"),
 ])
+
 def test_drifts_are_registered_beside_the_models_they_mirror(name: str, module: str) -> None:
     assert drift.all_drifts()[name].func.__module__ == module
+
+
+def test_no_drift_is_left_in_the_central_module() -> None:
+    assert [n for n, spec in drift.all_drifts().items() if spec.func.__module__ == "winsim.drift"] == []
 
 
 def test_unknown_drift_fails() -> None:

@@ -98,6 +98,9 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .. import secrets
 from .. import state as st
+from ..drift import Arg, DriftError, drift, run_upstream
+from ..drift import normalize_thumbprint as _thumbprint
+from ..drift import section_of as _section
 from . import _winfs as fs
 from . import accounts
 from ._base import ModuleContext, SimulatorError, model
@@ -1023,3 +1026,136 @@ def _profile_certificates(doc: dict[str, t.Any], profile: str) -> None:
                   issuer="CN=Contoso Issuing CA 01,O=Contoso Ltd,C=US", dns=["intranet.contoso.local"],
                   not_before=installed - _dt.timedelta(days=200), days=825, server_auth_only=True,
                   friendly_name="legacy intranet")
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+def _split_store(store: str) -> tuple[str, str]:
+    """``LocalMachine\\My``, ``Cert:\\LocalMachine\\My`` or ``My`` -> (location, name)."""
+    parts = [p for p in re.split(r"[\\/]", store) if p and p.lower() != "cert:"]
+    if len(parts) == 1:
+        return "LocalMachine", parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise DriftError(f"a certificate store is LOCATION\\NAME, e.g. LocalMachine\\My (got {store!r})")
+
+
+def _cert_locations(state: dict[str, t.Any]) -> dict[str, dict[str, dict[str, t.Any]]]:
+    certs = _section(state, "certificates")
+    if not isinstance(certs, dict) or not all(isinstance(v, dict) for v in certs.values()):
+        raise DriftError("the certificates section has an unknown layout")
+    return certs
+
+
+def _find_cert(state: dict[str, t.Any], thumbprint: str, store: str | None
+               ) -> tuple[str, str, dict[str, t.Any]]:
+    tp = _thumbprint(thumbprint)
+    want = _split_store(store) if store else None
+    for location, stores in _cert_locations(state).items():
+        for name, entries in stores.items():
+            if want and (location.lower(), name.lower()) != (want[0].lower(), want[1].lower()):
+                continue
+            for k, cert in entries.items():
+                if k.upper() == tp:
+                    return location, name, cert
+    where = f"store {store}" if store else "any store"
+    raise DriftError(f"no certificate {tp} in {where}")
+
+
+@drift("expire-cert", section="certificates",
+       help="Move a certificate's expiry to N days from the host's now (negative: already expired).",
+       args=[Arg("thumbprint", "certificate thumbprint"), Arg("--days", "days from now", type=int),
+             Arg("--store", "store, e.g. LocalMachine\\My (default: wherever the thumbprint is)", required=False)])
+def expire_cert(state: dict[str, t.Any], now: _dt.datetime, *, thumbprint: str, days: int,
+                store: str | None = None) -> str:
+    """Only the entry's validity changes: thumbprint, DER and bindings stay,
+    as if the same certificate had been issued with that validity, so every
+    model that checks expiry (``not_after``) sees the new date."""
+    location, name, cert = _find_cert(state, thumbprint, store)
+    not_after = now + _dt.timedelta(days=days)
+    before = cert.get("not_after")
+    cert["not_after"] = st.iso(not_after)
+    if cert.get("not_before") and st.parse_iso(cert["not_before"]) >= not_after:
+        cert["not_before"] = st.iso(not_after - _dt.timedelta(days=365))
+    return f"certificate {cert.get('thumbprint')} in {location}\\{name}: not_after {before} -> {cert['not_after']}"
+
+
+def _make_pfx(subject: str, names: list[str], start: _dt.datetime, end: _dt.datetime, issuer: str | None,
+              friendly_name: str, password: bytes) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    def parse_name(text: str) -> x509.Name:
+        try:
+            return x509.Name.from_rfc4514_string(text)
+        except ValueError as exc:
+            raise DriftError(f"not a distinguished name: {text!r} ({exc})") from exc
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer_key = ec.generate_private_key(ec.SECP256R1()) if issuer else key
+    builder = (x509.CertificateBuilder()
+               .subject_name(parse_name(subject))
+               .issuer_name(parse_name(issuer or subject))
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(start)
+               .not_valid_after(end)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
+                                        critical=False)
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    return pkcs12.serialize_key_and_certificates(
+        friendly_name.encode("utf-8") if friendly_name else None, key, cert, None,
+        serialization.BestAvailableEncryption(password))
+
+
+@drift("add-cert", section="certificates",
+       help="Import a new certificate with its private key (as an operator importing a PFX by hand), valid from "
+            "now for N days (negative N: expired N days ago); runs win_certificate_store's model.",
+       args=[Arg("--subject", "subject, e.g. CN=mcms.lab"), Arg("--days", "validity in days from now", type=int),
+             Arg("--store", "store", required=False, default="LocalMachine\\My"),
+             Arg("--dns-name", "SAN DNS name (repeatable; default: the subject's CN)", required=False,
+                 action="append"),
+             Arg("--issuer", "issuer name (default: self-signed)", required=False),
+             Arg("--friendly-name", "friendly name", required=False, default="")])
+def add_cert(state: dict[str, t.Any], now: _dt.datetime, *, subject: str, days: int,
+             store: str = "LocalMachine\\My", dns_name: list[str] | None = None, issuer: str | None = None,
+             friendly_name: str = "") -> str:
+    import secrets
+
+    if days == 0:
+        raise DriftError("--days must not be 0")
+    location, name = _split_store(store)
+    start, end = (now, now + _dt.timedelta(days=days)) if days > 0 else (
+        now + _dt.timedelta(days=days - 365), now + _dt.timedelta(days=days))
+    cn = re.search(r"CN=([^,]+)", subject)
+    names = list(dns_name or ([cn.group(1).strip()] if cn else []))
+    password = secrets.token_urlsafe(18)
+    pfx = _make_pfx(subject, names, start, end, issuer, friendly_name, password.encode("ascii"))
+    temp = st.normpath(f"C:\\Windows\\Temp\\winsim-drift-{secrets.token_hex(4)}.pfx")
+    try:
+        st.write_file(state, temp, pfx, st.iso(now))
+    except st.DiskFull as exc:
+        raise DriftError(f"the disk is full: {exc}") from exc
+    try:
+        result = run_upstream(state, now, "ansible.windows.win_certificate_store", {
+            "path": temp, "password": password, "store_location": location, "store_name": name,
+            "key_storage": "machine", "key_exportable": False, "state": "present"})
+    finally:
+        if st.exists(state, temp):
+            st.remove(state, temp)
+    thumbprints = result.get("thumbprints") or []
+    return (f"certificate {', '.join(thumbprints)} ({subject}) imported into {location}\\{name}, "
+            f"expires {st.iso(end)}")
+
+
+@drift("remove-cert", section="certificates", help="Delete a certificate from a store (its key file stays).",
+       args=[Arg("thumbprint", "certificate thumbprint"), Arg("--store", "store", required=False)])
+def remove_cert(state: dict[str, t.Any], now: _dt.datetime, *, thumbprint: str, store: str | None = None) -> str:
+    location, name, cert = _find_cert(state, thumbprint, store)
+    entries = state["certificates"][location][name]
+    del entries[next(k for k in entries if k.upper() == str(cert["thumbprint"]).upper())]
+    return f"certificate {cert['thumbprint']} removed from {location}\\{name}"

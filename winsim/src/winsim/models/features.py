@@ -41,6 +41,9 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from .. import state as st
+from ..drift import Arg, DriftError, drift, run_upstream
+from ..drift import find_named as _find_named
+from ..drift import section_of as _section
 from ..state import section
 from . import accounts, firewall, registry, services
 from ._base import ModuleContext, model
@@ -762,3 +765,16 @@ def _profile_iis(doc: dict[str, t.Any], profile: str) -> None:
                   b"</body></html>\r\n", when)
     doc["iis"]["sites"][LEGACY_SITE] = iis_mod._new_site(
         LEGACY_SITE, 2, LEGACY_ROOT, LEGACY_SITE, [iis_mod._binding("http", "*", 8080, "")], "Started")
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("remove-feature", section="features",
+       help="Uninstall a Windows feature and what depends on it (Uninstall-WindowsFeature).",
+       args=[Arg("name", "feature name, e.g. Web-WebSockets")])
+def remove_feature(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    key, feature = _find_named(_section(state, "features"), name, "feature")
+    if feature.get("install_state") != "Installed":
+        raise DriftError(f"feature {key} is not installed ({feature.get('install_state')})")
+    result = run_upstream(state, now, "ansible.windows.win_feature", {"name": [key], "state": "absent"})
+    removed = [f.get("name") for f in result.get("feature_result") or []]
+    return f"feature {key}: uninstalled ({', '.join(map(str, removed)) or key})"

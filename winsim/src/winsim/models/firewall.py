@@ -31,9 +31,12 @@ kept in creation order.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import ipaddress
 import typing as t
 
+from ..drift import Arg, DriftError, drift
+from ..drift import section_of as _section
 from ..pwsh import ps_str
 from ..state import expand_env, section
 from ._base import ModuleContext, model
@@ -494,3 +497,35 @@ def win_firewall(ctx: ModuleContext) -> dict[str, t.Any]:
             prof.update(work)
     ctx.changed(changed)
     return ctx.exit(**result)
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+def _firewall_rules(state: dict[str, t.Any], name: str) -> list[dict[str, t.Any]]:
+    fw = _section(state, "firewall")
+    rules = fw.get("rules") if isinstance(fw, dict) else None
+    if not isinstance(rules, list):
+        raise DriftError("the firewall section has an unknown layout")
+    found = [r for r in rules if str(r.get("name") or "").lower() == name.lower()]
+    if not found:
+        names = sorted({str(r.get("name")) for r in rules})
+        raise DriftError(f"no firewall rule named {name!r} ({len(names)} rules exist; e.g. {', '.join(names[:5])})")
+    return found
+
+
+@drift("remove-firewall-rule", section="firewall",
+       help="Delete the Windows Firewall rules with this name (Remove-NetFirewallRule -DisplayName).",
+       args=[Arg("name", "rule name")])
+def remove_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    found = _firewall_rules(state, name)
+    rules = state["firewall"]["rules"]
+    rules[:] = [r for r in rules if not any(r is f for f in found)]
+    return f"firewall rule {name}: {len(found)} rule(s) removed"
+
+
+@drift("disable-firewall-rule", section="firewall", help="Disable the Windows Firewall rules with this name.",
+       args=[Arg("name", "rule name")])
+def disable_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    found = _firewall_rules(state, name)
+    for rule in found:
+        rule["enabled"] = False
+    return f"firewall rule {name}: {len(found)} rule(s) disabled"

@@ -24,11 +24,13 @@ the models stay faithful and leave that to the calling role.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import re
 import typing as t
 
 from .. import state as st
+from ..drift import Arg, DriftError, drift, run_upstream
 from ..state import section
 from ._base import ModuleContext, model
 
@@ -693,3 +695,39 @@ def win_regmerge(ctx: ModuleContext) -> dict[str, t.Any]:
         ctx.changed(True)
         result["compared"] = False
     return ctx.exit(**result)
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+_REG_TYPES = ("string", "expandstring", "multistring", "dword", "qword", "binary", "none")
+
+
+@drift("set-registry", section="registry",
+       help="Create or change a registry value (reg add); missing keys are created (runs win_regedit's model).",
+       args=[Arg("key", "registry key, e.g. HKLM:\\SOFTWARE\\MCMS"), Arg("name", "value name ('' for the default)"),
+             Arg("value", "data (dword/qword: integer, 0x.. allowed; multistring: comma-separated; "
+                          "binary: hex bytes such as 0x01,0x02)"),
+             Arg("--type", "value type", required=False, default="string", choices=_REG_TYPES)])
+def set_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str, value: str,
+                 type: str = "string") -> str:
+    data: t.Any = value
+    if type == "multistring":
+        data = value.split(",") if value else []
+    result = run_upstream(state, now, "ansible.windows.win_regedit",
+                          {"path": key, "name": name, "data": data, "type": type, "state": "present"})
+    what = "changed" if result.get("changed") else "already set"
+    return f"registry {key}\\{name or '(Default)'} = {value!r} ({type}): {what}"
+
+
+@drift("remove-registry", section="registry",
+       help="Delete a registry value, or the whole key and its subkeys when NAME is omitted.",
+       args=[Arg("key", "registry key"), Arg("name", "value name", required=False)])
+def remove_registry(state: dict[str, t.Any], now: _dt.datetime, *, key: str, name: str | None = None) -> str:
+    args: dict[str, t.Any] = {"path": key, "state": "absent"}
+    if name is None:
+        args["delete_key"] = True
+    else:
+        args["name"] = name
+    result = run_upstream(state, now, "ansible.windows.win_regedit", args)
+    if not result.get("changed"):
+        raise DriftError(f"nothing to remove at {key}" + (f" (value {name!r})" if name is not None else ""))
+    return f"registry {key}" + (f"\\{name}" if name is not None else "") + ": removed"
