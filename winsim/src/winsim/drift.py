@@ -1,8 +1,9 @@
 """Drift injection: the edits an operator makes by hand on a Windows host.
 
-Each *named drift* is a function registered with :func:`drift` (here, or in
-the model file whose state section it edits: the IIS drifts live beside the
-IIS models; :func:`all_drifts` collects them all) that edits a
+Each *named drift* is a function registered with :func:`drift` in the model
+file whose state section it edits (``models/iis_sites.py``,
+``models/registry.py``, ``models/sql_agent.py`` ...; :func:`all_drifts`
+imports them all and collects them) that edits a
 host's state document the way the operator's action would change the real
 host (``Stop-Website``, an edited binding in IIS Manager, a deleted file, a
 ``reg add``, a removed firewall rule, an expiring certificate, a deleted SQL
