@@ -62,7 +62,11 @@ class ActionModule(ActionBase):
             checked[host] = host_roles
             for name in host_roles:
                 role = roles[name]
-                problems.extend(pf.check_role_input(host, role, defined, resolve, other_options=all_options))
+                input_problems = pf.check_role_input(host, role, defined, resolve, other_options=all_options)
+                problems.extend(input_problems)
+                if not any(p.variable in role.options for p in input_problems):
+                    # Semantics only on well-typed input (a type error is reported once, above).
+                    problems.extend(pf.check_role_semantics(host, role, defined, resolve))
                 problems.extend(pf.check_plaintext_secrets(host, role, raw_vars))
             for tier in host_tiers:
                 problems.extend(pf.check_requirements(host, tier, roles, defined, resolve))

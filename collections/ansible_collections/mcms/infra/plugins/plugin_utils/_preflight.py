@@ -22,6 +22,10 @@ What is checked, per host:
   default is a placeholder no environment can run with (an internal artifact
   location, the sites to serve), optionally only while another variable is
   true.
+* **Role semantics**: a role that has a validation function in
+  ``mcms.infra`` (:data:`SEMANTIC_CHECKS`, e.g. ``_sql_backup.problems``)
+  gets it run on its variables, role defaults filled in: the very function
+  the role's own ``validate.yml`` runs, so no rule is written twice.
 * **Secrets**: every ``vault_*`` variable referenced by the host's variables
   exists and is not empty; an option a role marks ``no_log`` is never given
   as plain text but through a ``vault_*`` variable.
@@ -42,6 +46,8 @@ from collections.abc import Callable, Iterable, Mapping
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.mcms.infra.plugins.plugin_utils import _sql_backup
+
 SIM_CONNECTIONS = frozenset({"mcms.winsim.sim"})
 PSRP_CONNECTIONS = frozenset({"psrp", "ansible.builtin.psrp", "ansible.legacy.psrp"})
 ACCEPTED_PSRP_AUTH = frozenset({"kerberos", "certificate"})
@@ -51,6 +57,14 @@ SPEC_FILE = os.path.join("meta", "argument_specs.yml")
 # Keys of a role argument spec that ArgumentSpecValidator does not know; they
 # are documentation only.
 _DOC_KEYS = frozenset({"description", "version_added", "author", "short_description", "notes", "seealso"})
+
+
+# Role -> its validation function: ``config`` (the role's variables, defaults
+# filled in) -> ``[(variable, problem, fix)]``. The role's validate.yml runs
+# the same function through a filter.
+SEMANTIC_CHECKS: dict[str, Callable[[Mapping[str, t.Any]], list[tuple[str, str, str]]]] = {
+    "sql_backup": _sql_backup.problems,
+}
 
 
 class PreflightError(Exception):
@@ -244,6 +258,31 @@ def check_requirements(host: str, tier: Tier, roles: Mapping[str, RoleSpec], def
             problems.append(Problem(host, req.var, f"required for tier {tier.name} and empty{why}",
                                     f"set a value in {_where(host, req.var)}"))
     return problems
+
+
+def check_role_semantics(host: str, role: RoleSpec, defined: Iterable[str], resolve: Resolver) -> list[Problem]:
+    """Run the role's own validation function (:data:`SEMANTIC_CHECKS`) on the host's values.
+
+    Values come from the inventory where defined, else from the role's
+    defaults; a value that cannot be resolved is left to the role input check.
+    """
+    check = SEMANTIC_CHECKS.get(role.name)
+    if check is None:
+        return []
+    defined = set(defined)
+    config: dict[str, t.Any] = {}
+    for name in role.options:
+        if name in defined:
+            try:
+                config[name] = resolve(name)
+            except Unresolvable:
+                return []  # reported by check_role_input
+        elif name in role.defaults:
+            config[name] = role.defaults[name]
+        elif "default" in role.options[name]:
+            config[name] = role.options[name]["default"]
+    spec_ref = f"role {role.name}, docs/roles/{role.name}.md"
+    return [Problem(host, var, problem, f"{fix} ({spec_ref})") for var, problem, fix in check(config)]
 
 
 def _value_or_default(name: str, defined: set[str], resolve: Resolver, roles: Mapping[str, RoleSpec]) -> t.Any:
