@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Mapping
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.mcms.infra.plugins.plugin_utils import _iis, _tls
+from ansible_collections.mcms.infra.plugins.plugin_utils import _iis, _sql_backup, _tls
 from ansible_collections.mcms.infra.plugins.plugin_utils._validate import leading_variable
 
 SIM_CONNECTIONS = frozenset({"mcms.winsim.sim"})
@@ -414,8 +414,12 @@ def check_delegation(host: str, resolve_optional: Callable[[str], t.Any]) -> lis
 
 # The one validation function of each role (semantic checks an argument spec cannot express). The roles'
 # validate.yml call the same functions through the mcms.infra.<role>_input_errors filters.
-ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[str, t.Any]]], list[str]]] = {
+# A validator returns messages that start with the variable's name, or
+# ``(variable, problem, fix)`` tuples.
+ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[str, t.Any]]],
+                                    list[str] | list[tuple[str, str, str]]]] = {
     "iis": lambda values, _others: _iis.input_errors(dict(values)),
+    "sql_backup": lambda values, _others: _sql_backup.problems(values),
     "tls": lambda values, others: _tls.input_errors(
         dict(values), _iis.managed_site_names(dict(others["iis"])) if "iis" in others else None),
 }
@@ -449,6 +453,10 @@ def check_role_semantics(host: str, values_by_role: Mapping[str, Mapping[str, t.
             messages = [f"role {name}: its input cannot be validated ({type(exc).__name__} in the role's "
                         "validation function; run the role alone with -e to see which value)"]
         for message in messages:
+            if isinstance(message, tuple):
+                variable, problem, fix = message
+                problems.append(Problem(host, variable, problem, f"{fix} (role {name}, docs/roles/{name}.md)"))
+                continue
             variable = leading_variable(message)
             problems.append(Problem(host, variable if variable.startswith(f"{name}_") else f"(role {name})", message,
                                     f"correct it in the inventory (docs/roles/{name}.md)"))
