@@ -64,6 +64,8 @@ class ActionModule(ActionBase):
                 role = roles[name]
                 problems.extend(pf.check_role_input(host, role, defined, resolve, other_options=all_options))
                 problems.extend(pf.check_plaintext_secrets(host, role, raw_vars))
+                problems.extend(pf.check_role_rules(host, role, defined, resolve,
+                                                    groups.get("all", hosts), groups))
             for tier in host_tiers:
                 problems.extend(pf.check_requirements(host, tier, roles, defined, resolve))
             problems.extend(pf.check_secrets(host, raw_vars, resolve))

@@ -25,6 +25,10 @@ What is checked, per host:
 * **Secrets**: every ``vault_*`` variable referenced by the host's variables
   exists and is not empty; an option a role marks ``no_log`` is never given
   as plain text but through a ``vault_*`` variable.
+* **Role rules** (``ROLE_RULES``): the semantic checks a role's own
+  ``validate.yml`` runs through the same ``plugin_utils`` function (no rule
+  written twice), on the variables as the role will see them (defaults
+  included) and with the inventory's hosts and groups.
 * **Connection** of real hosts (anything but winsim): PSRP over HTTPS with
   certificate validation and Kerberos; never CredSSP, Basic or NTLM; the CA
   bundle, when given, exists on the controller.
@@ -393,6 +397,41 @@ def check_connection(host: str, connection: str | None, resolve_optional: Callab
             problems.append(Problem(host, "ansible_psrp_ca_cert", f"CA bundle {ca_cert} does not exist on the "
                                     "controller", "install the internal CA bundle there or set "
                                     "mcms_ca_bundle_path to its path"))
+    return problems
+
+
+def _service_accounts_rules(config: Mapping[str, t.Any], hosts: Iterable[str],
+                            groups: Mapping[str, Iterable[str]]) -> list[str]:
+    from ansible_collections.mcms.infra.plugins.plugin_utils import _service_accounts
+
+    return _service_accounts.input_errors(config, hosts, groups)
+
+
+# role name -> the role's validation function: (its variables by name, the
+# inventory's hosts, its groups) -> ["variable: problem", ...].
+ROLE_RULES: dict[str, Callable[[Mapping[str, t.Any], Iterable[str], Mapping[str, Iterable[str]]], list[str]]] = {
+    "service_accounts": _service_accounts_rules,
+}
+
+
+def check_role_rules(host: str, role: RoleSpec, defined: Iterable[str], resolve: Resolver,
+                     hosts: Iterable[str], groups: Mapping[str, Iterable[str]]) -> list[Problem]:
+    """The role's own semantic rules (``ROLE_RULES``), on its variables as the role sees them."""
+    rules = ROLE_RULES.get(role.name)
+    if rules is None:
+        return []
+    defined = set(defined)
+    config: dict[str, t.Any] = {}
+    for name in role.options:
+        try:
+            config[name] = _value_or_default(name, defined, resolve, {role.name: role})
+        except Unresolvable:
+            return []  # reported by the role input check
+    problems = []
+    for message in rules(config, hosts, groups):
+        variable, _, problem = message.partition(": ")
+        problems.append(Problem(host, variable, problem or message,
+                                f"correct it in the inventory (docs/roles/{role.name}.md)"))
     return problems
 
 
