@@ -11,6 +11,7 @@ preflight, naming the variable, before any host is contacted.
 from __future__ import annotations
 
 import pathlib
+import re
 import typing as t
 
 import pytest
@@ -96,8 +97,9 @@ def test_removed_account_is_reported_then_pruned_only_when_asked(tmp_path_factor
     kept = lab.playbook("playbooks/identity.yml", label="otel-removed")
     assert kept.returncode == 0, kept.output
     assert kept.changed() == set(), describe(r for r in kept.tasks() if r["changed"])
-    assert "web01 still has svc_mcms_otel from an earlier run" in kept.output
-    assert "dc01 still has svc_mcms_otel" in kept.output
+    flat = " ".join(kept.output.split())
+    assert "web01 still has svc_mcms_otel from an earlier run" in flat
+    assert "dc01 still has svc_mcms_otel from an earlier run" in flat
     assert otel in lab.state("web01")["user_rights"]["SeServiceLogonRight"]
     assert _ad_object(lab, "svc_mcms_otel$") is not None
 
@@ -113,6 +115,48 @@ def test_removed_account_is_reported_then_pruned_only_when_asked(tmp_path_factor
     assert again.returncode == 0, again.output
     assert again.changed() == set(), describe(r for r in again.tasks() if r["changed"])
     assert "still has" not in again.output
+
+
+def test_switching_web01_to_local_accounts_keeps_the_secret_out_of_the_output(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    lab = clone_golden(tmp_path_factory, "service_accounts_local")
+    secret = "Local-Demo-Only-Pw-7319!"  # a test value, never a real secret
+    lab.write_host_vars("web01", "service_accounts", {
+        "service_accounts_kind": "local",
+        "service_accounts_host_accounts": [{**a, "password": "{{ vault_svc_local_password }}"}
+                                           for a in DEFAULTS["service_accounts_accounts"]],
+        "vault_svc_local_password": secret,
+    })
+    first = lab.playbook("playbooks/identity.yml", "--limit", "web01", "-vvv", label="local")
+    assert first.returncode == 0, first.output
+    assert secret not in first.output, "a password reached the output"
+    users = {u["name"].lower(): u for u in _local_users(lab.state("web01"))}
+    assert set(ACCOUNTS) <= set(users), sorted(users)
+    # The gMSAs it replaced are reported, with their rights still in place.
+    reported = re.search(r"web01 still has ([a-z_, ]+) from an earlier", " ".join(first.output.split()))
+    assert reported, first.output
+    assert sorted(reported.group(1).split(", ")) == sorted(ACCOUNTS)
+    again = lab.playbook("playbooks/identity.yml", "--limit", "web01", label="local-again")
+    assert again.returncode == 0, again.output
+    assert again.changed() == set(), describe(r for r in again.tasks() if r["changed"])
+
+
+def test_web_node_alone_on_a_fresh_domain_fails_saying_why(tmp_path: pathlib.Path) -> None:
+    lab = Lab.fresh(tmp_path / "lab")
+    run = lab.playbook("playbooks/identity.yml", "--limit", "web01", label="fresh-web-alone")
+    assert run.returncode != 0
+    flat = " ".join(run.output.split())
+    assert "Failed to translate the account" in flat, run.output
+    assert "svc_mcms_" in flat
+    assert "No domain controller is in play" in flat
+    assert "--limit web01,domain_controllers" in flat
+    assert not [r for r, holders in lab.state("web01")["user_rights"].items()
+                if any(h.startswith("S-1-5-21-") for h in holders)], "a right was granted anyway"
+
+
+def _local_users(state: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    users = state["users"]
+    return list(users.values()) if isinstance(users, dict) else list(users)
 
 
 def _state_files(inventory: pathlib.Path) -> list[pathlib.Path]:

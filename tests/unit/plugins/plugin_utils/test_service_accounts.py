@@ -157,6 +157,10 @@ def test_an_account_removed_from_the_data_is_unmanaged_with_what_it_was_granted(
     assert sa.record_matches(list(reversed(before)), before)
     assert not sa.record_matches(before, now)
     assert sa.unmanaged(None, now) == []
+    # A kind switch leaves the old account unmanaged, with the rights it was granted.
+    local = sa.host_plan([account(kind="local", password="p")], "web01", GROUPS, "gmsa", "CORP", [])["managed"]
+    assert [(g["name"], g["kind"], g["identity"], g["rights"]) for g in sa.unmanaged(now, local, "CORP")] == [
+        ("svc_mcms_app", "gmsa", "CORP\\svc_mcms_app$", ["SeBatchLogonRight", "SeDenyInteractiveLogonRight"])]
 
 
 def test_preflight_runs_the_same_rules_with_role_defaults() -> None:

@@ -249,14 +249,17 @@ def _record_entries(recorded: t.Any) -> list[str]:
 def unmanaged(recorded: t.Any, managed: Iterable[str], netbios: str = "") -> list[dict[str, t.Any]]:
     """Accounts the role recorded on a host earlier and that the data no longer declares.
 
+    An account is its name and kind: switching an account's kind leaves the
+    old one (``CORP\\svc$`` after a switch to local) unmanaged, with its rights.
+
     Each: ``name``, ``kind``, ``rights`` (what the role granted it) and
     ``identity`` (the string those rights name).
     """
-    wanted = {_parse_entry(m)["name"].lower() for m in managed}
+    wanted = {(_parse_entry(m)["name"].lower(), _parse_entry(m)["kind"]) for m in managed}
     found = []
     for entry in _record_entries(recorded):
         parsed = _parse_entry(entry)
-        if parsed["name"].lower() not in wanted:
+        if (parsed["name"].lower(), parsed["kind"]) not in wanted:
             parsed["entry"] = entry
             parsed["identity"] = identity(parsed, parsed["kind"], netbios)
             found.append(parsed)
