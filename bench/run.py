@@ -64,10 +64,26 @@ def _lab_inventory(n: int, work: Path, lab: Path, group: str) -> Path:
     shutil.copytree(lab / "group_vars", inv / "group_vars")
     children: dict[str, t.Any] = {group: {"hosts": {f"web{i:02d}": {"ansible_host": f"web{i:02d}.bench.invalid"}
                                                    for i in range(1, n + 1)}}}
+    dc = _lab_dc(inv / "group_vars" / "windows" / "winsim.yml")
+    if dc:
+        # The identity tier creates the gMSAs the web nodes grant rights to on
+        # the lab's domain controller: it is in play (and not measured).
+        children["domain_controllers"] = {"hosts": {dc: {"ansible_host": f"{dc}.bench.invalid"}}}
     (inv / "hosts.yml").write_text(json.dumps({"all": {"children": {"windows": {"children": children}}}},
                                               indent=2))
     _declare_bench_hosts(inv / "group_vars" / "windows" / "winsim.yml", n)
     return inv
+
+
+def _lab_dc(path: Path) -> str | None:
+    """The domain controller the lab's ``winsim_lab`` declares, if any."""
+    if not path.is_file():
+        return None
+    import yaml
+
+    lab = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("winsim_lab")
+    domain = lab.get("domain") if isinstance(lab, dict) else None
+    return domain.get("dc") if isinstance(domain, dict) else None
 
 
 def _declare_bench_hosts(path: Path, n: int) -> None:

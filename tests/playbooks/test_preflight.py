@@ -49,7 +49,7 @@ def test_intact_sim_inventory_passes_the_preflight(sim_copy: pathlib.Path) -> No
     result = run_playbook("site.yml", "-i", str(sim_copy), *ONLY_PREFLIGHT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Preflight passed for 4 host(s)" in result.stdout
-    assert "web01 [iis, tls]" in result.stdout
+    assert "web01 [service_accounts, iis, tls]" in result.stdout
     assert _state_files(sim_copy) == []
 
 
@@ -92,6 +92,7 @@ def test_defect_fails_in_preflight_naming_it(sim_copy: pathlib.Path, edit: tuple
     for text in expected:
         assert text in output, f"{text!r} missing from:\n{output}"
     # Nothing after the preflight ran, and no simulated host was contacted.
+    assert "PLAY [Identity tier" not in output
     assert "PLAY [Web tier" not in output
     assert _state_files(sim_copy) == []
 

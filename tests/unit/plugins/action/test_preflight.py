@@ -546,7 +546,7 @@ def test_action_refuses_a_pfx_in_clear() -> None:
 
 
 def test_validator_crash_is_reported_without_quoting_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(_values: t.Any, _others: t.Any) -> list[str]:
+    def crash(_values: t.Any, _others: t.Any, _inventory: t.Any) -> list[str]:
         raise ValueError("invalid literal for int(): 's3cret'")
 
     monkeypatch.setitem(pf.ROLE_VALIDATORS, "web", crash)

@@ -69,7 +69,7 @@ class ActionModule(ActionBase):
                 if not any(p.variable in role.options for p in input_problems):
                     # Semantic checks only on input of the right types (else the type problem is the report).
                     values_by_role[name] = pf.role_values(role, defined, resolve)
-            problems.extend(pf.check_role_semantics(host, values_by_role))
+            problems.extend(pf.check_role_semantics(host, values_by_role, groups.get("all", hosts), groups))
             for tier in host_tiers:
                 problems.extend(pf.check_requirements(host, tier, roles, defined, resolve))
             problems.extend(pf.check_secrets(host, raw_vars, resolve))

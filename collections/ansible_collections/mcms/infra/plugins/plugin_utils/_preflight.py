@@ -416,11 +416,14 @@ def check_delegation(host: str, resolve_optional: Callable[[str], t.Any]) -> lis
 # validate.yml call the same functions through the mcms.infra.<role>_input_errors filters.
 # A validator returns messages that start with the variable's name, or
 # ``(variable, problem, fix)`` tuples.
-ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[str, t.Any]]],
+# Each gets the role's values, the other roles' values on the same host, and
+# the inventory (``{"hosts": [...], "groups": {group: [hosts]}}``).
+ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[str, t.Any]], Mapping[str, t.Any]],
                                     list[str] | list[tuple[str, str, str]]]] = {
-    "iis": lambda values, _others: _iis.input_errors(dict(values)),
-    "sql_backup": lambda values, _others: _sql_backup.problems(values),
-    "tls": lambda values, others: _tls.input_errors(
+    "iis": lambda values, _others, _inv: _iis.input_errors(dict(values)),
+    "sql_backup": lambda values, _others, _inv: _sql_backup.problems(values),
+    "service_accounts": lambda values, _others, inv: _service_accounts_rules(values, inv["hosts"], inv["groups"]),
+    "tls": lambda values, others, _inv: _tls.input_errors(
         dict(values), _iis.managed_site_names(dict(others["iis"])) if "iis" in others else None),
 }
 
@@ -439,15 +442,19 @@ def role_values(role: RoleSpec, defined: Iterable[str], resolve: Resolver) -> di
     return values
 
 
-def check_role_semantics(host: str, values_by_role: Mapping[str, Mapping[str, t.Any]]) -> list[Problem]:
-    """Run each role's validation function on its variables for ``host``."""
+def check_role_semantics(host: str, values_by_role: Mapping[str, Mapping[str, t.Any]],
+                         hosts: Iterable[str] = (), groups: Mapping[str, Iterable[str]] | None = None
+                         ) -> list[Problem]:
+    """Run each role's validation function on its variables for ``host``
+    (``hosts``/``groups``: the inventory, for rules that name hosts)."""
+    inventory = {"hosts": list(hosts), "groups": dict(groups or {})}
     problems: list[Problem] = []
     for name, values in values_by_role.items():
         validator = ROLE_VALIDATORS.get(name)
         if validator is None:
             continue
         try:
-            messages = validator(values, values_by_role)
+            messages = validator(values, values_by_role, inventory)
         except Exception as exc:  # a validator crash is a problem to report, not a traceback
             # Only the exception's type: its text could quote a value, and values may be secrets.
             messages = [f"role {name}: its input cannot be validated ({type(exc).__name__} in the role's "
@@ -543,6 +550,13 @@ def check_connection(host: str, connection: str | None, resolve_optional: Callab
                                     "controller", "install the internal CA bundle there or set "
                                     "mcms_ca_bundle_path to its path"))
     return problems
+
+
+def _service_accounts_rules(config: Mapping[str, t.Any], hosts: Iterable[str],
+                            groups: Mapping[str, Iterable[str]]) -> list[str]:
+    from ansible_collections.mcms.infra.plugins.plugin_utils import _service_accounts
+
+    return _service_accounts.input_errors(config, hosts, groups)
 
 
 def format_report(problems: Iterable[Problem], host_count: int) -> str:

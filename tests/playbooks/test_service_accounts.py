@@ -1,0 +1,191 @@
+"""The identity tier (``service_accounts``) against the simulated lab.
+
+On the session's converged lab (``lab.golden``): the gMSAs exist on the DC
+with exactly the web nodes' computer accounts allowed to retrieve their
+passwords, the web nodes hold the rights, a no-op ``site.yml`` stays within
+the round-trip budgets, an account removed from the data is reported and
+removed only with ``service_accounts_prune``. Bad input fails in the
+preflight, naming the variable, before any host is contacted.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import typing as t
+
+import pytest
+import yaml
+
+from .conftest import REPO, run_playbook
+from .lab import Lab, clone_golden, describe
+
+pytestmark = [pytest.mark.playbook, pytest.mark.slow]
+
+# Issue 9: a no-op run costs at most 8 round trips per domain controller, and a
+# web node's identity + web tiers at most 20 (the web tier alone: 15).
+DC_BUDGET = 8
+WEB_BUDGET = 20
+DEFAULTS = yaml.safe_load((REPO / "roles" / "service_accounts" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+ACCOUNTS = [a["name"] for a in DEFAULTS["service_accounts_accounts"]]
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    return clone_golden(tmp_path_factory, "service_accounts")
+
+
+def _ad_object(lab: Lab, sam: str) -> dict[str, t.Any] | None:
+    for obj in lab.state("dc01")["ad"]["objects"].values():
+        if str(obj["attrs"].get("samaccountname", "")).lower() == sam.lower():
+            return obj
+    return None
+
+
+def _sid(lab: Lab, sam: str) -> str:
+    obj = _ad_object(lab, sam)
+    assert obj is not None, f"{sam} is not in the domain"
+    return obj["sid"]
+
+
+def test_gmsas_are_retrievable_by_exactly_the_web_nodes(converged: Lab) -> None:
+    for name in ACCOUNTS:
+        obj = _ad_object(converged, f"{name}$")
+        assert obj is not None, f"gMSA {name}$ was not created"
+        assert obj["class"] == "msDS-GroupManagedServiceAccount"
+        allowed = sorted(dn.split(",")[0] for dn in obj["attrs"]["principalsallowedtoretrievemanagedpassword"])
+        assert allowed == ["CN=WEB01", "CN=WEB02"], f"{name}: {allowed}"
+
+
+def test_web_nodes_hold_exactly_the_declared_rights(converged: Lab) -> None:
+    sids = {name: _sid(converged, f"{name}$") for name in ACCOUNTS}
+    for host in converged.group("webservers"):
+        rights = converged.state(host)["user_rights"]
+        assert sids["svc_mcms_app"] in rights["SeBatchLogonRight"]
+        assert sids["svc_mcms_app"] not in rights.get("SeServiceLogonRight", [])
+        for name in ("svc_mcms_wrk", "svc_mcms_cmd", "svc_mcms_otel"):
+            assert sids[name] in rights["SeServiceLogonRight"], f"{host}: {name} cannot log on as a service"
+        for deny in ("SeDenyInteractiveLogonRight", "SeDenyRemoteInteractiveLogonRight"):
+            assert set(sids.values()) <= set(rights[deny]), f"{host}: {deny} misses an account"
+    sql_rights = converged.state("sql01")["user_rights"]
+    assert not set(sids.values()) & {s for v in sql_rights.values() for s in v}, "sql01 uses no account"
+
+
+def test_noop_site_stays_within_the_round_trip_budgets(converged: Lab) -> None:
+    run = converged.playbook("site.yml", label="noop-identity-web")
+    assert run.returncode == 0, run.output
+    assert run.changed() == set(), describe(r for r in run.tasks() if r["changed"])
+    dc = converged.stats("dc01", "last")
+    print(f"dc01: no-op identity: {dc['module_runs']} module runs {dict(sorted(dc['modules'].items()))}")
+    assert dc["module_runs"] <= DC_BUDGET, dc["modules"]
+    for host in converged.group("webservers"):
+        stats = converged.stats(host, "last")
+        print(f"{host}: no-op identity+web: {stats['module_runs']} module runs")
+        assert stats["module_runs"] <= WEB_BUDGET, dict(sorted(stats["modules"].items()))
+
+
+def _without_otel(lab: Lab, **extra: t.Any) -> None:
+    kept = [a for a in DEFAULTS["service_accounts_accounts"] if a["name"] != "svc_mcms_otel"]
+    for host in lab.hosts:
+        lab.write_host_vars(host, "service_accounts", {"service_accounts_accounts": kept, **extra})
+
+
+def test_removed_account_is_reported_then_pruned_only_when_asked(tmp_path_factory: pytest.TempPathFactory) -> None:
+    lab = clone_golden(tmp_path_factory, "service_accounts_prune")
+    otel = _sid(lab, "svc_mcms_otel$")
+    _without_otel(lab)
+    kept = lab.playbook("playbooks/identity.yml", label="otel-removed")
+    assert kept.returncode == 0, kept.output
+    assert kept.changed() == set(), describe(r for r in kept.tasks() if r["changed"])
+    flat = " ".join(kept.output.split())
+    assert "web01 still has svc_mcms_otel from an earlier run" in flat
+    assert "dc01 still has svc_mcms_otel from an earlier run" in flat
+    assert otel in lab.state("web01")["user_rights"]["SeServiceLogonRight"]
+    assert _ad_object(lab, "svc_mcms_otel$") is not None
+
+    _without_otel(lab, service_accounts_prune=True)
+    pruned = lab.playbook("playbooks/identity.yml", label="otel-pruned")
+    assert pruned.returncode == 0, pruned.output
+    assert _ad_object(lab, "svc_mcms_otel$") is None, "the pruned gMSA is still in the domain"
+    for host in lab.group("webservers"):
+        rights = lab.state(host)["user_rights"]
+        assert not [r for r, holders in rights.items() if otel in holders], f"{host}: rights left to the pruned gMSA"
+    assert _ad_object(lab, "svc_mcms_wrk$") is not None
+    again = lab.playbook("playbooks/identity.yml", label="otel-pruned-again")
+    assert again.returncode == 0, again.output
+    assert again.changed() == set(), describe(r for r in again.tasks() if r["changed"])
+    assert "still has" not in again.output
+
+
+def test_switching_web01_to_local_accounts_keeps_the_secret_out_of_the_output(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    lab = clone_golden(tmp_path_factory, "service_accounts_local")
+    secret = "Local-Demo-Only-Pw-7319!"  # a test value, never a real secret
+    lab.write_host_vars("web01", "service_accounts", {
+        "service_accounts_kind": "local",
+        "service_accounts_host_accounts": [{**a, "password": "{{ vault_svc_local_password }}"}
+                                           for a in DEFAULTS["service_accounts_accounts"]],
+        "vault_svc_local_password": secret,
+    })
+    first = lab.playbook("playbooks/identity.yml", "--limit", "web01", "-vvv", label="local")
+    assert first.returncode == 0, first.output
+    assert secret not in first.output, "a password reached the output"
+    users = {u["name"].lower(): u for u in _local_users(lab.state("web01"))}
+    assert set(ACCOUNTS) <= set(users), sorted(users)
+    # The gMSAs it replaced are reported, with their rights still in place.
+    reported = re.search(r"web01 still has ([a-z_, ]+) from an earlier", " ".join(first.output.split()))
+    assert reported, first.output
+    assert sorted(reported.group(1).split(", ")) == sorted(ACCOUNTS)
+    again = lab.playbook("playbooks/identity.yml", "--limit", "web01", label="local-again")
+    assert again.returncode == 0, again.output
+    assert again.changed() == set(), describe(r for r in again.tasks() if r["changed"])
+
+
+def test_web_node_alone_on_a_fresh_domain_fails_before_granting_anything(tmp_path: pathlib.Path) -> None:
+    """Without a domain controller in play no gMSA exists yet: Windows cannot translate the names."""
+    lab = Lab.fresh(tmp_path / "lab")
+    run = lab.playbook("playbooks/identity.yml", "--limit", "web01", label="fresh-web-alone")
+    assert run.returncode != 0
+    flat = " ".join(run.output.split())
+    assert "Failed to translate the account" in flat, run.output
+    assert "svc_mcms_" in flat
+    assert not [r for r, holders in lab.state("web01")["user_rights"].items()
+                if any(h.startswith("S-1-5-21-") for h in holders)], "a right was granted anyway"
+
+
+def _local_users(state: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    users = state["users"]
+    return list(users.values()) if isinstance(users, dict) else list(users)
+
+
+def _state_files(inventory: pathlib.Path) -> list[pathlib.Path]:
+    state = inventory.parent.parent / ".winsim"
+    return sorted(p for p in state.rglob("*") if p.is_file()) if state.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("accounts", "expected"),
+    [
+        pytest.param([{"name": "svc_mcms_telemetry", "component": "x", "hosts": ["webservers"]}],
+                     "service_accounts_host_accounts[0].name: gMSA name 'svc_mcms_telemetry' has 18 characters",
+                     id="gmsa-name-over-15"),
+        pytest.param([{"name": "svc_mcms_x", "kind": "domain", "component": "x", "hosts": ["webservers"]}],
+                     "service_accounts_host_accounts[0].password: a domain account needs a password from the vault",
+                     id="domain-without-password"),
+        pytest.param([{"name": "svc_mcms_x", "component": "x", "hosts": ["web03"]}],
+                     "service_accounts_host_accounts[0].hosts: 'web03' is neither a host nor a group",
+                     id="host-not-in-inventory"),
+    ],
+)
+def test_bad_accounts_fail_in_the_preflight_naming_the_variable(sim_copy: pathlib.Path,
+                                                                accounts: list[dict[str, t.Any]],
+                                                                expected: str) -> None:
+    path = sim_copy / "host_vars" / "web01" / "service_accounts.yml"
+    path.write_text("---\n" + yaml.safe_dump({"service_accounts_host_accounts": accounts}), encoding="utf-8")
+    result = run_playbook("site.yml", "-i", str(sim_copy))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Preflight found" in output
+    assert f"web01: {expected}" in output, output
+    assert "PLAY [Identity tier" not in output
+    assert _state_files(sim_copy) == [], "a host was contacted"
