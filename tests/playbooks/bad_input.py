@@ -26,20 +26,22 @@ class RoleRun:
     returncode: int
     output: str
     state_dir: pathlib.Path
+    host: str = "web01"
 
     def touched(self) -> list[str]:
         """The files winsim wrote for the host (state, statistics, trace): none when it was never contacted."""
-        return sorted(p.name for p in self.state_dir.glob("web01*")) if self.state_dir.exists() else []
+        return sorted(p.name for p in self.state_dir.glob(f"{self.host}*")) if self.state_dir.exists() else []
 
 
-def run_role(tmp_path: pathlib.Path, role: str, extra_vars: dict[str, t.Any], *args: str) -> RoleRun:
-    """Run ``role`` alone on the fresh simulated host ``web01`` with ``extra_vars``."""
+def run_role(tmp_path: pathlib.Path, role: str, extra_vars: dict[str, t.Any], *args: str,
+             host: str = "web01") -> RoleRun:
+    """Run ``role`` alone on the fresh simulated host ``host`` with ``extra_vars``."""
     state_dir = tmp_path / "state"
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(textwrap.dedent(f"""\
         all:
           hosts:
-            web01:
+            {host}:
               ansible_connection: mcms.winsim.sim
               ansible_shell_type: powershell
               winsim_state_dir: {state_dir}
@@ -66,7 +68,7 @@ def run_role(tmp_path: pathlib.Path, role: str, extra_vars: dict[str, t.Any], *a
     proc = subprocess.run([ansible_bin("ansible-playbook"), "-i", str(inventory), str(playbook),
                            "-e", f"@{vars_file}", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
-    return RoleRun(proc.returncode, proc.stdout + proc.stderr, state_dir)
+    return RoleRun(proc.returncode, proc.stdout + proc.stderr, state_dir, host)
 
 
 def assert_refused_untouched(run: RoleRun, expected: list[str]) -> None:

@@ -14,14 +14,12 @@ The real inventories' placeholders are reported by the preflight too.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
-import textwrap
 
 import pytest
 
-from .conftest import REPO, ansible_bin, run_playbook
+from .bad_input import run_role
+from .conftest import run_playbook
 
 pytestmark = pytest.mark.playbook
 
@@ -66,47 +64,15 @@ def test_preflight_stops_site_before_the_first_tier(sim_copy: pathlib.Path, extr
 
 @pytest.mark.parametrize(("extra", "expected"), CASES[:5])
 def test_role_alone_fails_on_the_controller(tmp_path: pathlib.Path, extra: dict, expected: list[str]) -> None:
-    state_dir = tmp_path / "state"
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(textwrap.dedent(f"""\
-        all:
-          hosts:
-            sql01:
-              ansible_connection: mcms.winsim.sim
-              ansible_shell_type: powershell
-              winsim_state_dir: {state_dir}
-        """))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - name: Run the sql_backup role with bad input
-          hosts: all
-          gather_facts: false
-          roles:
-            - role: sql_backup
-        """))
     variables = {"sql_backup_solution_file": "D:\\Install\\ola.zip", "sql_backup_databases": [{"name": "MCMS"}]}
     variables.update(extra)
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
-    config = tmp_path / "ansible.cfg"
-    config.write_text(textwrap.dedent(f"""\
-        [defaults]
-        roles_path = {REPO / "roles"}
-        collections_path = {REPO / "collections"}
-        stdout_callback = ansible.builtin.default
-        retry_files_enabled = false
-        """))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(config), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run([ansible_bin("ansible-playbook"), "-i", str(inventory), str(playbook),
-                           "-e", f"@{vars_file}"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output
+    run = run_role(tmp_path, "sql_backup", variables, host="sql01")
+    output = run.output
+    assert run.returncode != 0, output
     assert "sql_backup role: invalid input, nothing was changed on sql01" in output, output
     for words in expected:
         assert words in output, f"{words!r} not in output:\n{output}"
-    touched = [p.name for p in state_dir.glob("*")] if state_dir.exists() else []
-    assert not any(name.startswith("sql01") for name in touched), touched
+    assert run.touched() == [], run.touched()
 
 
 @pytest.mark.parametrize("env", ["lab", "stage", "prod"])
