@@ -18,6 +18,8 @@ from .lab import Lab, Run, describe
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 
 HOST = "web01"
+# The identity tier creates web01's gMSAs on the domain controller first.
+LIMIT = f"{HOST},domain_controllers"
 IIS_RULE_IDS = ("IIS-WebServerRole-HTTP-In-TCP", "IIS-WebServerRole-HTTPS-In-TCP")
 
 
@@ -33,14 +35,14 @@ class Converged:
 @pytest.fixture(scope="module")
 def realistic(tmp_path_factory: pytest.TempPathFactory) -> Converged:
     lab = _profile_lab(tmp_path_factory, "realistic")
-    return Converged(lab, lab.playbook("site.yml", "--limit", HOST, label="realistic-converge"))
+    return Converged(lab, lab.playbook("site.yml", "--limit", LIMIT, label="realistic-converge"))
 
 
 @pytest.fixture(scope="module")
 def lived_in(tmp_path_factory: pytest.TempPathFactory) -> Converged:
     lab = _profile_lab(tmp_path_factory, "lived-in")
-    first = lab.playbook("site.yml", "--limit", HOST, label="lived-in-converge")
-    second = lab.playbook("site.yml", "--limit", HOST, label="lived-in-second")
+    first = lab.playbook("site.yml", "--limit", LIMIT, label="lived-in-converge")
+    second = lab.playbook("site.yml", "--limit", LIMIT, label="lived-in-second")
     return Converged(lab, first, second)
 
 

@@ -186,6 +186,7 @@ def test_bad_accounts_fail_in_the_preflight_naming_the_variable(sim_copy: pathli
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Preflight found" in output
-    assert f"web01: {expected}" in output, output
+    # host: variable: the role's message (which names the element) -> fix
+    assert f"web01: service_accounts_host_accounts: {expected}" in output, output
     assert "PLAY [Identity tier" not in output
     assert _state_files(sim_copy) == [], "a host was contacted"
