@@ -166,6 +166,20 @@ class Lab:
         path.write_text("---\n" + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return path
 
+    def write_vaulted_host_var(self, host: str, name: str, value: str) -> pathlib.Path:
+        """Add ``host_vars/<host>/<name>.yml`` holding ``name`` as an inline
+        ``!vault`` value, encrypted with the simulated lab's vault identity
+        (the preflight refuses a secret in plain text)."""
+        proc = subprocess.run(
+            [ansible_bin("ansible-vault"), "encrypt_string", "--vault-id",
+             f"sim@{REPO / 'inventories' / 'sim' / '.vault-pass-DEMO-ONLY'}", "--encrypt-vault-id", "sim",
+             "--stdin-name", name],
+            input=value, capture_output=True, text=True, check=True, cwd=REPO)
+        path = self.inventory / "host_vars" / host / f"{name}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("---\n" + proc.stdout, encoding="utf-8")
+        return path
+
     # -- running -------------------------------------------------------------------
     def _env(self, record: pathlib.Path) -> dict[str, str]:
         env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PY_COLORS="0",

@@ -125,8 +125,8 @@ def test_switching_web01_to_local_accounts_keeps_the_secret_out_of_the_output(
         "service_accounts_kind": "local",
         "service_accounts_host_accounts": [{**a, "password": "{{ vault_svc_local_password }}"}
                                            for a in DEFAULTS["service_accounts_accounts"]],
-        "vault_svc_local_password": secret,
     })
+    lab.write_vaulted_host_var("web01", "vault_svc_local_password", secret)
     first = lab.playbook("playbooks/identity.yml", "--limit", "web01", "-vvv", label="local")
     assert first.returncode == 0, first.output
     assert secret not in first.output, "a password reached the output"

@@ -16,12 +16,10 @@ not leak.
 from __future__ import annotations
 
 import secrets
-import subprocess
 
 import pytest
 import yaml
 
-from .conftest import REPO, ansible_bin
 from .lab import Lab, Run, clone_golden
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
@@ -29,23 +27,11 @@ pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 HOST = "web01"
 
 
-def _vault_inline(value: str) -> str:
-    """``!vault`` text of ``value``, encrypted with the simulated lab's vault identity."""
-    proc = subprocess.run(
-        [ansible_bin("ansible-vault"), "encrypt_string", "--vault-id",
-         f"sim@{REPO / 'inventories' / 'sim' / '.vault-pass-DEMO-ONLY'}", "--encrypt-vault-id", "sim",
-         "--stdin-name", "vault_mcms_pool_password"],
-        input=value, capture_output=True, text=True, check=True, cwd=REPO)
-    return proc.stdout
-
-
 @pytest.fixture(scope="module")
 def secret_lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, str]:
     lab = clone_golden(tmp_path_factory, "web-secrets")
     password = "Pw-" + secrets.token_hex(12)
-    host_vars = lab.inventory / "host_vars" / HOST
-    host_vars.mkdir(parents=True, exist_ok=True)
-    (host_vars / "vault.yml").write_text("---\n" + _vault_inline(password), encoding="utf-8")
+    lab.write_vaulted_host_var(HOST, "vault_mcms_pool_password", password)
     sites = yaml.safe_load((lab.inventory / "group_vars" / "webservers" / "iis.yml").read_text(encoding="utf-8"))
     site = dict(sites["iis_group_sites"][0])
     site["app_pool"] = dict(site["app_pool"], identity="CORP\\svc_mcms_pool",
