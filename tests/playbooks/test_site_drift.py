@@ -8,7 +8,7 @@ resource managed by a different task:
 drift                       host   task that must report it (and no other)
 ==========================  =====  ===============================================================
 ``stop-site MCMS``          web01  iis: create, configure and start or stop the sites
-``set-registry`` TLS 1.0    web01  tls: report SCHANNEL values that differ (check mode)
+``set-registry`` TLS 1.0    web01  tls: set the SCHANNEL values and the cipher suite order
 ``change-binding`` :8443    web02  tls: report the https bindings that would move or go (check mode)
 ``remove-firewall-rule``    web02  iis: open the site ports in the firewall
 ==========================  =====  ===============================================================
@@ -89,7 +89,7 @@ DRIFTS = [
     Drift("stop-site", "web01", ("stop-site", SITE),
           "iis : configure | Create, configure and start or stop the sites", _check_site_started),
     Drift("schannel-tls10", "web01", ("set-registry", "--type", "dword", TLS10_SERVER, "Enabled", "1"),
-          "tls : schannel | Report SCHANNEL values that differ (check mode)", _check_tls10_disabled),
+          "tls : schannel | Set the SCHANNEL values and the cipher suite order", _check_tls10_disabled),
     Drift("change-binding", "web02", ("change-binding", SITE, "--binding", f"https/*:443:{SITE_HOSTNAME}",
                                       "--port", "8443"),
           "tls : bindings | Report the https bindings that would move or go (check mode)", _check_https_binding),

@@ -1,16 +1,11 @@
-"""Tests of ``mcms.infra.tls_schannel_values``, ``tls_schannel_reg`` and ``tls_schannel_drift``."""
+"""Tests of ``mcms.infra.tls_schannel_values``."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mcms.infra.plugins.filter.tls_schannel import (
-    tls_schannel_drift,
-    tls_schannel_reg,
-    tls_schannel_values,
-)
-
-ROOT = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+from ansible_collections.mcms.infra.plugins.filter.tls_schannel import tls_schannel_values
+from ansible_collections.mcms.infra.plugins.plugin_utils import _tls
 
 
 def profile() -> dict:
@@ -29,56 +24,42 @@ def test_protocols_disabled_for_server_and_client() -> None:
         assert values[f"Protocols\\TLS 1.3\\{side}"] == {"DisabledByDefault": 0, "Enabled": 1}
 
 
-def test_reg_text_is_laid_out_like_reg_export() -> None:
-    text = tls_schannel_reg(profile())
-    lines = text.split("\r\n")
-    assert lines[0] == "Windows Registry Editor Version 5.00"
-    assert lines[1] == ""
-    assert lines[2] == f"[{ROOT}]"
-    assert lines[3] == '"EventLogging"=dword:00000001'
-    assert "\n" not in text.replace("\r\n", "")
-    assert text.endswith("\r\n\r\n")
-    assert f"[{ROOT}\\Ciphers\\RC4 128/128]\r\n\"Enabled\"=dword:00000000\r\n" in text
-    assert f"[{ROOT}\\Ciphers\\AES 256/256]\r\n\"Enabled\"=dword:ffffffff\r\n" in text
-    assert '"ServerMinKeyBitLength"=dword:00000800' in text
 
-
-def test_reg_keys_sorted_case_insensitively_with_parents() -> None:
-    keys = [line for line in tls_schannel_reg(profile()).split("\r\n") if line.startswith("[")]
-    assert keys == sorted(keys, key=lambda k: [p.lower() for p in k.strip("[]").split("\\")])
-    assert f"[{ROOT}\\Protocols\\TLS 1.0]" in keys, "parent keys are exported as empty sections"
-    assert f"[{ROOT}\\CipherSuites]" in keys
-
-
-def test_reg_text_is_deterministic() -> None:
-    assert tls_schannel_reg(profile()) == tls_schannel_reg(profile())
-
-
-def _stat(item: str, exists: bool = True, **props: int) -> dict:
-    return {"item": item, "exists": exists,
-            "properties": {k: {"type": "REG_DWORD", "value": v, "raw_value": v} for k, v in props.items()}}
-
-
-def test_drift_none_when_values_match() -> None:
+def test_ciphers_hashes_and_key_exchanges_as_dwords() -> None:
     values = profile()
-    stats = [_stat(k, **v) for k, v in values.items()]
-    assert tls_schannel_drift(values, stats) == []
+    assert values["Ciphers\\AES 256/256"] == {"Enabled": 0xFFFFFFFF}
+    assert values["Ciphers\\RC4 128/128"] == {"Enabled": 0}
+    assert values["Hashes\\MD5"] == {"Enabled": 0}
+    assert values["KeyExchangeAlgorithms\\Diffie-Hellman"] == {"Enabled": 0xFFFFFFFF, "ServerMinKeyBitLength": 2048}
+    assert values[""] == {"EventLogging": 1}
 
 
-@pytest.mark.parametrize(("stat", "expected"), [
-    (_stat("Protocols\\TLS 1.0\\Server", Enabled=1, DisabledByDefault=0),
-     "Protocols\\TLS 1.0\\Server\\Enabled is 1 (want 0)"),
-    (_stat("Protocols\\TLS 1.0\\Server", exists=False), "Protocols\\TLS 1.0\\Server is missing"),
-    (_stat("Protocols\\TLS 1.0\\Server", DisabledByDefault=1), "Enabled is missing (want 0)"),
+def test_only_keys_holding_a_managed_value_are_listed() -> None:
+    # win_schannel touches exactly these values; an empty key would only be
+    # noise (the module creates a missing key with its first value).
+    assert all(profile().values())
+    assert "Protocols\\TLS 1.0" not in profile()
+
+
+@pytest.mark.parametrize("logging", [0, 1, 7])
+def test_event_logging_is_passed_through(logging: int) -> None:
+    values = tls_schannel_values(["TLS 1.2"], [], [], [], [], [], None, logging)
+    assert values[""] == {"EventLogging": logging}
+
+
+@pytest.mark.parametrize(("kex", "logging", "expected"), [
+    ({"ECDH": {"Enabled": 4294967296}}, 1, "tls_key_exchanges['ECDH']['Enabled'] is 4294967296: a DWORD"),
+    ({"ECDH": {"Enabled": -1}}, 1, "tls_key_exchanges['ECDH']['Enabled'] is -1: a DWORD"),
+    ({"ECDH": {"Enabled": "on"}}, 1, "tls_key_exchanges['ECDH']['Enabled'] is 'on'"),
+    ({"ECDH": 1}, 1, "tls_key_exchanges['ECDH'] is 1: map value names to DWORDs"),
+    ({}, -3, "tls_schannel_event_logging is -3: a DWORD"),
 ])
-def test_drift_names_the_value(stat: dict, expected: str) -> None:
-    values = profile()
-    stats = [_stat(k, **v) for k, v in values.items() if k != stat["item"]] + [stat]
-    drift = tls_schannel_drift(values, stats)
-    assert len(drift) == 1 + (expected.endswith("want 0)") and "is 1" in expected)
-    assert any(expected in d for d in drift), drift
+def test_schannel_values_that_are_not_dwords_fail_validation(kex: dict, logging: int, expected: str) -> None:
+    errors = _tls._schannel_dword_errors({"tls_key_exchanges": kex, "tls_schannel_event_logging": logging})
+    assert len(errors) == 1
+    assert expected in errors[0]
 
 
-def test_drift_compares_dwords_unsigned() -> None:
-    values = {"Ciphers\\AES 128/128": {"Enabled": 0xFFFFFFFF}}
-    assert tls_schannel_drift(values, [_stat("Ciphers\\AES 128/128", Enabled=-1)]) == []
+def test_default_schannel_values_are_dwords() -> None:
+    assert _tls._schannel_dword_errors({"tls_key_exchanges": {"Diffie-Hellman": {
+        "Enabled": 4294967295, "ServerMinKeyBitLength": 2048}}, "tls_schannel_event_logging": 1}) == []

@@ -1,20 +1,14 @@
-"""Filters rendering and checking the SCHANNEL hardening of the ``tls`` role.
+"""Filter computing the SCHANNEL hardening of the ``tls`` role.
 
 ``tls_schannel_values`` turns the role's protocol/cipher/hash lists into the
-registry values under ``HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL``;
-``tls_schannel_reg`` renders them as the ``.reg`` text one
-``community.windows.win_regmerge`` call merges (laid out as ``reg export``
-writes it, so ``compare_to`` reports no change once applied);
-``tls_schannel_drift`` compares them with ``ansible.windows.win_reg_stat``
-results, which is how drift stays visible in check mode where
-``win_regmerge`` (no check-mode support) is skipped.
+registry values under ``HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL``
+that ``mcms.infra.win_schannel`` reads and converges in one round trip (in
+check mode too, returning drift records), see docs/decisions.md section 14.
 """
 
 from __future__ import annotations
 
 import typing as t
-
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mcms.infra.plugins.plugin_utils import _tls
 
@@ -30,20 +24,6 @@ def tls_schannel_values(protocols_enabled: list[str], protocols_disabled: list[s
                                 key_exchanges=key_exchanges, event_logging=int(event_logging))
 
 
-def tls_schannel_reg(values: dict[str, dict[str, int]]) -> str:
-    """The ``.reg`` text of the SCHANNEL subtree."""
-    return _tls.schannel_reg(values)
-
-
-def tls_schannel_drift(values: dict[str, dict[str, int]], stats: list[dict[str, t.Any]]) -> list[str]:
-    """Human-readable differences between desired values and ``win_reg_stat`` loop results."""
-    try:
-        return _tls.schannel_drift(values, stats)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError(f"tls_schannel_drift: {exc}") from exc
-
-
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"tls_schannel_values": tls_schannel_values, "tls_schannel_reg": tls_schannel_reg,
-                "tls_schannel_drift": tls_schannel_drift}
+        return {"tls_schannel_values": tls_schannel_values}

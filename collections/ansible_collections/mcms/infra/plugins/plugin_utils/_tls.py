@@ -4,7 +4,7 @@ Everything the ``tls`` role decides is computed here, on the controller, from
 what read-only ``*_info`` modules returned: which certificate a site should be
 bound to, which certificate must be issued or imported, which bindings move,
 which replaced certificates may be removed, how many days each bound
-certificate has left, and the SCHANNEL registry content.  Keeping the decisions
+certificate has left, and the managed SCHANNEL values.  Keeping the decisions
 in plain Python makes them unit-testable and keeps the role's tasks a thin
 sequence of upstream module calls, so a no-op run costs few round trips.
 
@@ -42,15 +42,11 @@ __all__ = [
     "normalize_thumbprint",
     "parse_time",
     "pfx_facts",
-    "schannel_drift",
-    "schannel_reg",
     "schannel_values",
     "select_certificate",
 ]
 
 THUMBPRINT_RE = re.compile(r"^[0-9A-F]{40}$")
-SCHANNEL_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
-SCHANNEL_PS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 KNOWN_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
 KNOWN_CIPHERS = ("NULL", "DES 56/56", "RC2 40/128", "RC2 56/128", "RC2 128/128", "RC4 40/128", "RC4 56/128",
                  "RC4 64/128", "RC4 128/128", "Triple DES 168", "AES 128/128", "AES 256/256")
@@ -356,6 +352,7 @@ def input_errors(config: dict[str, t.Any], iis_sites: list[str] | None = None) -
                           "Server 2022, e.g. 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'")
     if not config.get("tls_cipher_suites"):
         errors.append("tls_cipher_suites is empty: list the cipher suites in order of preference")
+    errors.extend(_schannel_dword_errors(config))
 
     ca_pem = config.get("tls_ca_certificate")
     if ca_pem:
@@ -703,16 +700,17 @@ def schannel_values(*, protocols_enabled: list[str], protocols_disabled: list[st
                     hashes_enabled: list[str], hashes_disabled: list[str],
                     key_exchanges: dict[str, dict[str, int]] | None = None,
                     event_logging: int = 1) -> dict[str, dict[str, int]]:
-    """SCHANNEL subkey (relative to the SCHANNEL key, '' for itself) -> value name -> DWORD."""
-    keys: dict[str, dict[str, int]] = {"": {"EventLogging": int(event_logging)},
-                                       "Ciphers": {}, "CipherSuites": {}, "Hashes": {},
-                                       "KeyExchangeAlgorithms": {}, "Protocols": {}}
+    """SCHANNEL subkey (relative to the SCHANNEL key, '' for itself) -> value name -> DWORD.
+
+    Only keys that hold a managed value are listed: ``mcms.infra.win_schannel``
+    reads and writes exactly these values and creates a missing key with its
+    first value, so no key is listed for its own sake.
+    """
+    keys: dict[str, dict[str, int]] = {"": {"EventLogging": int(event_logging)}}
     for proto in protocols_enabled:
-        keys[f"Protocols\\{proto}"] = {}
         for side in ("Client", "Server"):
             keys[f"Protocols\\{proto}\\{side}"] = {"DisabledByDefault": 0, "Enabled": 1}
     for proto in protocols_disabled:
-        keys[f"Protocols\\{proto}"] = {}
         for side in ("Client", "Server"):
             keys[f"Protocols\\{proto}\\{side}"] = {"DisabledByDefault": 1, "Enabled": 0}
     for cipher in ciphers_enabled:
@@ -728,49 +726,29 @@ def schannel_values(*, protocols_enabled: list[str], protocols_disabled: list[st
     return keys
 
 
-def _reg_sort(name: str) -> list[str]:
-    return [part.lower() for part in name.split("\\")]
+def _is_dword(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= DWORD_ON
 
 
-def schannel_reg(values: dict[str, dict[str, int]]) -> str:
-    """The SCHANNEL subtree as ``reg export`` writes it (CRLF, a blank line before each key).
-
-    ``community.windows.win_regmerge`` with ``compare_to`` set to the SCHANNEL
-    key compares this text line by line with ``reg export`` of the host's key,
-    so it lists every key of the subtree, in the order ``reg export`` uses
-    (subkeys sorted case-insensitively), with lower-case 8-digit DWORDs.
-    """
-    lines = ["Windows Registry Editor Version 5.00", ""]
-    for sub in sorted(values, key=_reg_sort):
-        lines.append(f"[{SCHANNEL_KEY}\\{sub}]" if sub else f"[{SCHANNEL_KEY}]")
-        for name, data in values[sub].items():
-            lines.append(f'"{name}"=dword:{int(data) & 0xFFFFFFFF:08x}')
-        lines.append("")
-    return "\r\n".join(lines) + "\r\n"
-
-
-def schannel_drift(values: dict[str, dict[str, int]], stats: list[dict[str, t.Any]]) -> list[str]:
-    """Differences between desired SCHANNEL ``values`` and ``win_reg_stat`` results.
-
-    ``stats`` are the loop results of ``ansible.windows.win_reg_stat`` on each
-    managed key, each carrying ``item`` (the subkey) and ``exists``/``properties``.
-    """
-    drift: list[str] = []
-    by_key = {str(s.get("item")): s for s in stats}
-    for sub in sorted(values, key=_reg_sort):
-        stat = by_key.get(sub)
-        label = f"{SCHANNEL_PS_KEY}\\{sub}" if sub else SCHANNEL_PS_KEY
-        if stat is None:
+def _schannel_dword_errors(config: dict[str, t.Any]) -> list[str]:
+    """The SCHANNEL values a spec cannot type: DWORDs (0 to 4294967295), which
+    ``mcms.infra.win_schannel`` would otherwise refuse on the host."""
+    errors: list[str] = []
+    kex = config.get("tls_key_exchanges")
+    if kex is not None and not isinstance(kex, dict):
+        return [f"tls_key_exchanges is {kex!r}: map each key exchange (Diffie-Hellman, ECDH, PKCS) to its values, "
+                "e.g. {'ECDH': {'Enabled': 4294967295}}"]
+    for name, values in (kex or {}).items():
+        if not isinstance(values, dict) or not values:
+            errors.append(f"tls_key_exchanges[{name!r}] is {values!r}: map value names to DWORDs, "
+                          "e.g. {'Enabled': 4294967295}")
             continue
-        if not stat.get("exists"):
-            drift.append(f"{label} is missing")
-            continue
-        props = stat.get("properties") or {}
-        for name, want in values[sub].items():
-            prop = props.get(name)
-            have = None if prop is None else prop.get("raw_value", prop.get("value"))
-            if have is None:
-                drift.append(f"{label}\\{name} is missing (want {want})")
-            elif int(have) & 0xFFFFFFFF != int(want) & 0xFFFFFFFF:
-                drift.append(f"{label}\\{name} is {int(have)} (want {int(want)})")
-    return drift
+        for value_name, data in values.items():
+            if not _is_dword(data):
+                errors.append(f"tls_key_exchanges[{name!r}][{value_name!r}] is {data!r}: a DWORD is an integer "
+                              "from 0 to 4294967295 (4294967295 = 0xFFFFFFFF enables)")
+    logging = config.get("tls_schannel_event_logging", 1)
+    if not _is_dword(logging):
+        errors.append(f"tls_schannel_event_logging is {logging!r}: a DWORD from 0 to 4294967295 "
+                      "(1 = errors only, the Windows default)")
+    return errors
