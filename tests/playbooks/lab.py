@@ -371,6 +371,23 @@ def golden(tmp_path_factory: pytest.TempPathFactory) -> Golden:
     return found
 
 
+_PROFILE_GOLDEN: dict[tuple[str, str], Golden] = {}
+PROFILE_LIMIT = "web01,domain_controllers"
+
+
+def profile_golden(tmp_path_factory: pytest.TempPathFactory, profile: str) -> Golden:
+    """A lab of ``profile`` hosts (winsim/docs/profiles.md) converged once per
+    session by ``site.yml`` on web01 (and the DC its gMSAs live on); the test
+    modules clone it (test_profiles.py, test_schannel.py).  The converge run
+    is returned as is, failed or not: the tests assert on it."""
+    key = (str(tmp_path_factory.getbasetemp()), profile)
+    if key not in _PROFILE_GOLDEN:
+        lab = Lab.fresh(tmp_path_factory.mktemp(f"golden-{profile}") / "lab", profile=profile)
+        run = lab.playbook("site.yml", "--limit", PROFILE_LIMIT, label=f"{profile}-converge")
+        _PROFILE_GOLDEN[key] = Golden(lab=lab, run=run)
+    return _PROFILE_GOLDEN[key]
+
+
 def clone_golden(tmp_path_factory: pytest.TempPathFactory, name: str) -> Lab:
     """A private converged lab (its own state dir) for one test module or test."""
     return golden(tmp_path_factory).lab.clone(tmp_path_factory.mktemp(name) / "lab")
