@@ -48,6 +48,8 @@ INDEX: dict[str, str] = {
     "lowlydba.sqlserver.restore": "sql",
     "lowlydba.sqlserver.user": "sql",
     "lowlydba.sqlserver.user_role": "sql",
+    "mcms.infra.win_cert_usage": "tls_probe",
+    "mcms.infra.win_tls_probe": "tls_probe",
     "microsoft.ad.group": "ad",
     "microsoft.ad.kds_root_key": "ad",
     "microsoft.ad.membership": "ad",
