@@ -207,10 +207,48 @@ def test_cert_usage_lists_iis_http_sys_and_winrm_certificates(web, pki):
     res = _ok(run(USAGE, {}, state=web, check_mode=True)[0])
     assert res["changed"] is False
     assert res["ssl_bindings"] == [
-        {"kind": "ipport", "endpoint": "0.0.0.0:9443", "thumbprint": pki["other"], "store": "My"},
-        {"kind": "sni", "endpoint": f"{HOST}:443", "thumbprint": pki["thumb"], "store": "My"}]
+        {"kind": "ipport", "endpoint": "0.0.0.0:9443", "thumbprint": pki["other"], "store": "My",
+         "app_id": "{00000000-0000-0000-0000-000000000000}", "iis": False},
+        {"kind": "sni", "endpoint": f"{HOST}:443", "thumbprint": pki["thumb"], "store": "My",
+         "app_id": tls_probe.IIS_APP_ID, "iis": True}]
     assert res["winrm_listeners"] == [{"address": "*", "port": "5986", "thumbprint": "AB" * 20}]
     assert res["in_use"] == sorted([pki["other"], pki["thumb"], "AB" * 20])
+    assert res["in_use_outside_iis"] == sorted([pki["other"], "AB" * 20])
+    assert res["swept_files"] == [] and res["mcms_drift"] == []
+    assert web == before
+
+
+def test_cert_usage_tells_which_roots_are_trusted(web, pki):
+    res = _ok(run(USAGE, {"root_thumbprints": [pki["ca"].lower(), "C" * 40]}, state=web)[0])
+    assert res["in_root"] == [pki["ca"]]
+
+
+SWEEP = {"sweep_directory": "C:\\Windows\\Temp", "sweep_patterns": ["mcms-tls-*.pfx"]}
+
+
+def test_leftover_pfx_is_swept_and_other_files_stay(web):
+    st.write_file(web, "C:\\Windows\\Temp\\mcms-tls-MCMS.pfx", b"0\x82key", "2026-02-01T00:00:00Z")
+    st.write_file(web, "C:\\Windows\\Temp\\other.pfx", b"0\x82", "2026-02-01T00:00:00Z")
+    res, after = run(USAGE, SWEEP, state=web, diff=True)
+    _ok(res)
+    assert res["changed"] is True
+    assert res["swept_files"] == ["C:\\Windows\\Temp\\mcms-tls-MCMS.pfx"]
+    assert res["diff"] == {"before": {"leftover_files": ["C:\\Windows\\Temp\\mcms-tls-MCMS.pfx"]},
+                           "after": {"leftover_files": []}}
+    assert res["mcms_drift"] == [{"resource_type": "file", "resource": "C:\\Windows\\Temp\\mcms-tls-MCMS.pfx",
+                                  "attribute": "state", "wanted": "absent", "found": "present"}]
+    assert not st.exists(after, "C:\\Windows\\Temp\\mcms-tls-MCMS.pfx")
+    assert st.exists(after, "C:\\Windows\\Temp\\other.pfx")
+    again, _ = run(USAGE, SWEEP, state=after)
+    assert again["changed"] is False
+
+
+def test_leftover_sweep_in_check_mode_reports_and_keeps_the_file(web):
+    st.write_file(web, "C:\\Windows\\Temp\\MCMS-TLS-a.PFX", b"0\x82key", "2026-02-01T00:00:00Z")
+    before = copy.deepcopy(web)
+    res = _ok(run(USAGE, SWEEP, state=web, check_mode=True)[0])
+    assert res["changed"] is True
+    assert res["swept_files"] == ["C:\\Windows\\Temp\\MCMS-TLS-a.PFX"]
     assert web == before
 
 

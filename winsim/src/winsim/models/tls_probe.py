@@ -35,16 +35,26 @@ not checked (the module sets ``RevocationMode = NoCheck``).
 
 WinRM HTTPS listener: ``state["host"]["winrm_https_thumbprint"]`` (the
 realistic profile sets it, see ``certificates.py``), listening on ``*:5986``.
+
+``win_cert_usage`` also answers which of ``root_thumbprints`` are in
+``LocalMachine\\Root`` and sweeps the files of ``sweep_directory`` matching
+``sweep_patterns`` (``Get-ChildItem -Filter``: ``*`` and ``?``, case
+insensitive; not recursive): removed unless in check mode, reported with
+``changed``, a diff and drift records.  The IIS entries carry IIS's
+application ID; an extra entry's ``app_id`` is taken from it (default the nil
+GUID).
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import ipaddress
 import typing as t
 
 from cryptography import x509
 
+from .. import state as st
 from . import certificates, features, http, services
 from ._base import ModuleContext, SimulatorError, model
 
@@ -235,6 +245,10 @@ def win_tls_probe(ctx: ModuleContext) -> dict[str, t.Any]:
         chain=chain, chain_status=status, chain_valid=not status, name_matches=_name_matches(entry, name))
 
 
+IIS_APP_ID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"
+"""The application ID IIS writes with its http.sys SSL bindings."""
+
+
 def winrm_listeners(state: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     thumbprint = str((state.get("host") or {}).get("winrm_https_thumbprint") or "").replace(" ", "").upper()
     return [{"address": "*", "port": "5986", "thumbprint": thumbprint}] if thumbprint else []
@@ -242,8 +256,42 @@ def winrm_listeners(state: dict[str, t.Any]) -> list[dict[str, t.Any]]:
 
 @model("mcms.infra.win_cert_usage", upstream=_UPSTREAM)
 def win_cert_usage(ctx: ModuleContext) -> dict[str, t.Any]:
-    bindings = ssl_bindings(ctx.state)
+    p = ctx.params
+    bindings = []
+    extra_keys = {(str(e.get("kind", "ipport")), str(e.get("endpoint", "")))
+                  for e in ((ctx.state.get("http_sys") or {}).get("ssl_bindings") or [])}
+    for entry in ssl_bindings(ctx.state):
+        iis = (entry["kind"], entry["endpoint"]) not in extra_keys
+        app_id = IIS_APP_ID if iis else next(
+            (str(e.get("app_id") or "{00000000-0000-0000-0000-000000000000}")
+             for e in ctx.state["http_sys"]["ssl_bindings"]
+             if (str(e.get("kind", "ipport")), str(e.get("endpoint", ""))) == (entry["kind"], entry["endpoint"])), "")
+        bindings.append(dict(entry, app_id=app_id, iis=app_id == IIS_APP_ID))
     listeners = winrm_listeners(ctx.state)
-    in_use = sorted({b["thumbprint"] for b in bindings if b["thumbprint"]}
-                    | {entry["thumbprint"] for entry in listeners})
-    return ctx.exit(ssl_bindings=bindings, winrm_listeners=listeners, in_use=in_use, mcms_drift=[])
+    in_use = sorted({b["thumbprint"] for b in bindings if b["thumbprint"]} | {e["thumbprint"] for e in listeners})
+    outside = sorted({b["thumbprint"] for b in bindings if b["thumbprint"] and not b["iis"]}
+                     | {e["thumbprint"] for e in listeners})
+    roots = certificates.store_certificates(ctx.state, "LocalMachine", "Root")
+    in_root = [tp for tp in (certificates.normalise_thumbprint(x) for x in p.get("root_thumbprints") or [])
+               if tp in roots]
+    swept: list[str] = []
+    directory = p.get("sweep_directory")
+    patterns = list(p.get("sweep_patterns") or [])
+    drift = []
+    if directory and patterns:
+        item = st.get_item(ctx.state, directory)
+        if item is not None and item["type"] == "directory":
+            for child in st.children(ctx.state, directory):
+                name = child["path"].rsplit("\\", 1)[-1]
+                if child["type"] == "file" and any(fnmatch.fnmatch(name.lower(), pat.lower()) for pat in patterns):
+                    swept.append(child["path"])
+                    drift.append({"resource_type": "file", "resource": child["path"], "attribute": "state",
+                                  "wanted": "absent", "found": "present"})
+            if not ctx.check_mode:
+                for path in swept:
+                    st.remove(ctx.state, path)
+    if swept:
+        ctx.changed()
+        ctx.set_diff({"leftover_files": swept}, {"leftover_files": []})
+    return ctx.exit(ssl_bindings=bindings, winrm_listeners=listeners, in_use=in_use, in_use_outside_iis=outside,
+                    in_root=in_root, swept_files=swept, mcms_drift=drift)

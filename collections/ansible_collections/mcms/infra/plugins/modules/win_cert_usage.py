@@ -8,22 +8,39 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: win_cert_usage
-short_description: List the certificates a Windows host serves with (http.sys SSL bindings, WinRM HTTPS listeners)
+short_description: Certificates a Windows host serves with, trusted CA roots, and the sweep of leftover temporary key files
 version_added: 0.2.0
 description:
   - Reads the http.sys SSL bindings (IP:port, SNI host:port and central certificate store entries under
     C(HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters)), whoever created them (IIS, C(netsh http add
     sslcert), a self-hosted service), and the certificate thumbprints of the WinRM HTTPS listeners
     (C(WSMan:\localhost\Listener)).
-  - Returns the union as O(in_use), so that certificate cleanup never removes a certificate something serves with.
-  - Read-only; it runs in check mode too.
-options: {}
+  - Returns the union as RV(in_use), and the part IIS did not write as RV(in_use_outside_iis), so that
+    certificate cleanup never removes a certificate something serves with.
+  - In the same round trip, tells which of O(root_thumbprints) C(LocalMachine\Root) holds, and removes the files
+    of O(sweep_directory) matching O(sweep_patterns) (temporary key files an interrupted run left behind). That
+    sweep is the only change the module makes.
+options:
+  root_thumbprints:
+    description: CA certificate thumbprints to look for in C(LocalMachine\Root).
+    type: list
+    elements: str
+    default: []
+  sweep_directory:
+    description: Directory whose files matching O(sweep_patterns) are removed (not recursive).
+    type: path
+  sweep_patterns:
+    description: C(Get-ChildItem -Filter) patterns (C(*), C(?)) of the files to remove from O(sweep_directory).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
-    description: The module changes nothing and runs in check mode.
+    description: Reads everything and reports the files it would remove, removing none.
   diff_mode:
-    support: none
+    support: full
+    description: Before and after lists of the leftover files.
   platform:
     platforms: windows
 author:
@@ -31,8 +48,11 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Read which certificates the host serves with
+- name: Read which certificates the host serves with, and sweep leftover PFX files
   mcms.infra.win_cert_usage:
+    root_thumbprints: ["{{ ca_thumbprint }}"]
+    sweep_directory: C:\Windows\Temp
+    sweep_patterns: [mcms-tls-*.pfx]
   register: usage
 """
 
@@ -55,6 +75,12 @@ ssl_bindings:
     store:
       description: Certificate store name.
       type: str
+    app_id:
+      description: Application ID of the entry (C({4dc3e181-e14b-4a21-b022-59fc669b0914}) for IIS).
+      type: str
+    iis:
+      description: The entry was written by IIS (its application ID).
+      type: bool
 winrm_listeners:
   description: The WinRM HTTPS listeners.
   returned: success
@@ -75,8 +101,23 @@ in_use:
   returned: success
   type: list
   elements: str
+in_use_outside_iis:
+  description: The thumbprints of RV(in_use) used by something other than an IIS binding (WinRM, other services).
+  returned: success
+  type: list
+  elements: str
+in_root:
+  description: The O(root_thumbprints) present in C(LocalMachine\Root), upper case.
+  returned: success
+  type: list
+  elements: str
+swept_files:
+  description: The leftover files removed (or, in check mode, that would be removed).
+  returned: success
+  type: list
+  elements: str
 mcms_drift:
-  description: Always empty, the module changes nothing.
+  description: One record per leftover file (C(resource_type) C(file), C(attribute) C(state), wanted C(absent)).
   returned: always
   type: list
   elements: dict
