@@ -29,6 +29,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import textwrap
 import time
 import typing as t
 
@@ -57,14 +58,16 @@ def sha256(path: pathlib.Path) -> str:
 
 
 def probe_result(run: Run) -> dict[str, t.Any]:
-    """The module result an ad-hoc run printed (``host | SUCCESS => {...}``), or {}."""
-    match = re.search(r"=>\s*(\{.*\})\s*$", run.stdout, re.DOTALL)
+    """The module result an ad-hoc run printed (``host | SUCCESS => ...``, JSON
+    or the YAML of the configured callback), or {}."""
+    match = re.search(r"=>[ \t]*\n?(.*)$", run.stdout, re.DOTALL)
     if not match:
         return {}
     try:
-        return json.loads(match.group(1))
-    except ValueError:
+        doc = yaml.safe_load(textwrap.dedent(match.group(1)))
+    except yaml.YAMLError:
         return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 @dataclasses.dataclass
