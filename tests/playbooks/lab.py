@@ -242,7 +242,8 @@ class Lab:
         if run.returncode == 0 and not (result.get("chain_valid") and result.get("name_matches")):
             return dataclasses.replace(run, returncode=1, stdout=run.stdout + (
                 f"\nhttps_probe: {hostname}:{port} presented {result.get('thumbprint')}: chain valid "
-                f"{result.get('chain_valid')} ({result.get('chain_status')}), name matches {result.get('name_matches')}"))
+                f"{result.get('chain_valid')} ({result.get('chain_status')}), "
+                f"name matches {result.get('name_matches')}"))
         return run
 
     def winsim(self, *args: str) -> str:

@@ -57,7 +57,8 @@ def test_renewal_behind_a_load_balanced_name_is_proven_on_the_node(lab: Lab) -> 
     new = lab.https_binding("web01", SITE)["certificate_hash"]
     assert new != old, "the binding was not moved to the new certificate"
     proofs = [r for r in run.tasks("web01") if r["action"] == "mcms.infra.win_tls_probe"]
-    assert proofs and all(r["status"] == "ok" for r in proofs), describe(proofs)
+    assert proofs, "the tls role did not prove the moved binding"
+    assert all(r["status"] == "ok" for r in proofs), describe(proofs)
     probe = lab.https_probe("web01", SITE_HOSTNAME)
     assert probe.returncode == 0, probe.output
 
@@ -77,7 +78,8 @@ def test_unproven_new_binding_is_removed_and_every_run_fails_until_fixed(lab: La
         run = _web(lab, f"unproven-{attempt}")
         assert run.returncode != 0, f"{attempt} run reported green for an unproven binding:\n{run.output}"
         message = _messages(run, "web01")
-        assert "web01" in message and f"site {SITE}" in message, message
+        assert "web01" in message, message
+        assert f"site {SITE}" in message, message
         assert any(f"wanted {c['thumbprint']}" in message for c in wanted), message
         assert "presented none" in message, message
         assert _https_bindings(lab, "web01") == [], (

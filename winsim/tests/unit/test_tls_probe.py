@@ -100,7 +100,8 @@ def test_sni_binding_presents_its_certificate_without_any_dns(web, pki):
     res = _ok(probe(web))
     assert res["changed"] is False
     assert res["thumbprint"] == pki["thumb"]
-    assert res["chain_valid"] is True and res["chain_status"] == []
+    assert res["chain_valid"] is True
+    assert res["chain_status"] == []
     assert res["chain"] == [pki["thumb"], pki["ca"]]
     assert res["name_matches"] is True
     assert res["certificate"]["dns_names"] == [HOST]
@@ -214,7 +215,8 @@ def test_cert_usage_lists_iis_http_sys_and_winrm_certificates(web, pki):
     assert res["winrm_listeners"] == [{"address": "*", "port": "5986", "thumbprint": "AB" * 20}]
     assert res["in_use"] == sorted([pki["other"], pki["thumb"], "AB" * 20])
     assert res["in_use_outside_iis"] == sorted([pki["other"], "AB" * 20])
-    assert res["swept_files"] == [] and res["mcms_drift"] == []
+    assert res["swept_files"] == []
+    assert res["mcms_drift"] == []
     assert web == before
 
 

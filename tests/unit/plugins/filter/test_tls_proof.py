@@ -72,7 +72,8 @@ def test_issuer_with_another_attribute_is_refused() -> None:
 def _localised(purposes: list[str], oids: list[str]) -> dict:
     entry = info_entry(A, [HOST], days_left=300, purposes=purposes)
     entry["extensions"] = [
-        {"critical": False, "field": "Schlüsselverwendung", "value": "Digitale Signatur, Schlüsselverschlüsselung (a0)"},
+        {"critical": False, "field": "Schlüsselverwendung",
+         "value": "Digitale Signatur, Schlüsselverschlüsselung (a0)"},
         {"critical": False, "field": "Erweiterte Schlüsselverwendung",
          "value": ", ".join(f"{p} ({o})" for p, o in zip(purposes, oids, strict=True))},
     ]

@@ -203,6 +203,8 @@ def win_tls_probe(ctx: ModuleContext) -> dict[str, t.Any]:
     try:
         ip = str(ipaddress.ip_address(address.strip("[]")))
     except ValueError:
+        ip = ""
+    if not ip:
         if address.lower() != "localhost":
             found = http.resolve_host(ctx, address)
             if found is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: win_cert_usage
-short_description: Certificates a Windows host serves with, trusted CA roots, and the sweep of leftover temporary key files
+short_description: Certificates a Windows host serves with, trusted CA roots, sweep of leftover temporary key files
 version_added: 0.2.0
 description:
   - Reads the http.sys SSL bindings (IP:port, SNI host:port and central certificate store entries under
