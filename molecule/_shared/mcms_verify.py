@@ -31,11 +31,8 @@ def tls_scenario() -> dict[str, t.Any]:
     return yaml.safe_load((ROOT / "molecule" / "tls" / "vars.yml").read_text(encoding="utf-8"))
 
 
-def https_status(host: t.Any, hostname: str, accepted: list[int]) -> int:
-    """The status of ``https://<hostname>/`` requested from the host itself
-    with certificate validation on (the tls role's own check); the module
-    fails, and with it the test, on an untrusted certificate or a status
-    outside ``accepted``."""
-    result = run(host, "ansible.windows.win_uri", {
-        "url": f"https://{hostname}/", "validate_certs": True, "follow_redirects": "none", "status_code": accepted})
-    return int(result["status_code"])
+def https_presented(host: t.Any, hostname: str, port: int = 443) -> dict[str, t.Any]:
+    """What the host's own listener presents for ``hostname`` (the tls role's
+    proof, ``mcms.infra.win_tls_probe``: a TLS handshake with 127.0.0.1
+    sending the name as SNI, no DNS): thumbprint, chain_valid, name_matches."""
+    return run(host, "mcms.infra.win_tls_probe", {"server_name": hostname, "port": port})

@@ -29,6 +29,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import textwrap
 import time
 import typing as t
 
@@ -54,6 +55,19 @@ PLAYBOOK_TIMEOUT = 1200
 
 def sha256(path: pathlib.Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def probe_result(run: Run) -> dict[str, t.Any]:
+    """The module result an ad-hoc run printed (``host | SUCCESS => ...``, JSON
+    or the YAML of the configured callback), or {}."""
+    match = re.search(r"=>[ \t]*\n?(.*)$", run.stdout, re.DOTALL)
+    if not match:
+        return {}
+    try:
+        doc = yaml.safe_load(textwrap.dedent(match.group(1)))
+    except yaml.YAMLError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 @dataclasses.dataclass
@@ -217,11 +231,20 @@ class Lab:
         argv = [ansible_bin("ansible"), pattern, "-i", str(self.inventory), "-m", module, "-a", json.dumps(args)]
         return self._run(argv, record)
 
-    def https_probe(self, host: str, hostname: str) -> Run:
-        """Request ``https://hostname/`` from the host itself with certificate validation."""
-        return self.adhoc(host, "ansible.windows.win_uri", {
-            "url": f"https://{hostname}/", "validate_certs": True,
-            "status_code": [200, 301, 302, 401, 403, 404]})
+    def https_probe(self, host: str, hostname: str, port: int = 443) -> Run:
+        """The tls role's own proof, on the host itself and without DNS
+        (``mcms.infra.win_tls_probe``: a TLS handshake with the local listener
+        sending ``hostname`` as SNI): a run whose returncode is 0 only when the
+        presented certificate's chain is trusted by the host and it matches the
+        name; the result is in ``probe_result(run)``."""
+        run = self.adhoc(host, "mcms.infra.win_tls_probe", {"server_name": hostname, "port": port})
+        result = probe_result(run)
+        if run.returncode == 0 and not (result.get("chain_valid") and result.get("name_matches")):
+            return dataclasses.replace(run, returncode=1, stdout=run.stdout + (
+                f"\nhttps_probe: {hostname}:{port} presented {result.get('thumbprint')}: chain valid "
+                f"{result.get('chain_valid')} ({result.get('chain_status')}), "
+                f"name matches {result.get('name_matches')}"))
+        return run
 
     def winsim(self, *args: str) -> str:
         """The ``winsim`` CLI on this lab's state directory; fails the test on a CLI error."""

@@ -125,8 +125,8 @@ def test_certificate_ten_days_from_expiry_is_renewed_and_site_keeps_answering(la
     assert days_left(lab, "web01", renewed) > 300, renewed["not_after"]
     assert SITE_HOSTNAME in [n.lower() for n in renewed.get("dns_names", [])], renewed.get("dns_names")
     assert lab.certificate("web01", old) is None, "the replaced certificate was not removed"
-    verified = [r for r in run.tasks("web01") if r["action"] == "ansible.windows.win_uri"]
-    assert verified, "the tls role did not verify the new binding over https"
+    verified = [r for r in run.tasks("web01") if r["action"] == "mcms.infra.win_tls_probe"]
+    assert verified, "the tls role did not prove the new binding on the node"
     assert all(r["status"] == "ok" for r in verified), describe(verified)
     after = lab.https_probe("web01", SITE_HOSTNAME)
     assert after.returncode == 0, f"the site does not answer over https after the renewal:\n{after.output}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from mcms_verify import https_status, role_defaults, run, tls_scenario
+from mcms_verify import https_presented, role_defaults, run, tls_scenario
 
 DEFAULTS = role_defaults("tls")
 SCENARIO = tls_scenario()
@@ -28,5 +28,8 @@ def test_old_certificate_kept_with_its_key(host: t.Any, old_thumbprint: str) -> 
 
 
 @pytest.mark.parametrize("hostname", HOSTNAMES)
-def test_site_still_answers_over_https(host: t.Any, hostname: str) -> None:
-    assert https_status(host, hostname, DEFAULTS["tls_verify_status_codes"]) in DEFAULTS["tls_verify_status_codes"]
+def test_site_still_answers_over_https(host: t.Any, hostname: str, old_thumbprint: str) -> None:
+    presented = https_presented(host, hostname)
+    assert presented["thumbprint"] == old_thumbprint
+    assert presented["chain_valid"] is True
+    assert presented["name_matches"] is True

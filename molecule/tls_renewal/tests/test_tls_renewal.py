@@ -10,7 +10,7 @@ import time
 import typing as t
 
 import pytest
-from mcms_verify import https_status, role_defaults, run, tls_scenario
+from mcms_verify import https_presented, role_defaults, run, tls_scenario
 
 DEFAULTS = role_defaults("tls")
 SCENARIO = tls_scenario()
@@ -58,5 +58,8 @@ def test_only_the_new_certificate_is_left(my_store: dict[str, dict[str, t.Any]],
 
 
 @pytest.mark.parametrize("hostname", HOSTNAMES)
-def test_site_answers_over_https_with_a_trusted_certificate(host: t.Any, hostname: str) -> None:
-    assert https_status(host, hostname, DEFAULTS["tls_verify_status_codes"]) in DEFAULTS["tls_verify_status_codes"]
+def test_site_answers_over_https_with_a_trusted_certificate(host: t.Any, hostname: str, new_thumbprint: str) -> None:
+    presented = https_presented(host, hostname)
+    assert presented["thumbprint"] == new_thumbprint
+    assert presented["chain_valid"] is True
+    assert presented["name_matches"] is True

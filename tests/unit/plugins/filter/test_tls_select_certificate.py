@@ -21,7 +21,8 @@ SITE = {"name": "MCMS", "hostnames": [HOST], "port": 443, "ip": "*"}
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"tls_select_certificate", "tls_plan", "tls_unbindable"}
+    assert set(FilterModule().filters()) == {"tls_select_certificate", "tls_plan", "tls_unbindable",
+                                             "tls_proof_failures"}
 
 
 def test_picks_the_certificate_valid_longest() -> None:

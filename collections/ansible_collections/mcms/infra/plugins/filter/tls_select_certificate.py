@@ -3,7 +3,9 @@
 ``tls_select_certificate`` picks, from ``ansible.windows.win_certificate_info``
 output, the certificate a set of host names should be served with;
 ``tls_plan`` turns that choice plus ``microsoft.iis.website_info`` output into
-the per-site plan the ``tls`` role executes (issue, rebind, remove).  The
+the per-site plan the ``tls`` role executes (issue, rebind, remove);
+``tls_proof_failures`` judges the ``mcms.infra.win_tls_probe`` answers after
+a rebind.  The
 logic lives in ``plugin_utils/_tls.py`` so it is unit-tested once.
 """
 
@@ -45,7 +47,14 @@ def tls_unbindable(plan: dict[str, t.Any], issued_for: list[str], source: str, s
         raise AnsibleFilterError(f"tls_unbindable: {exc}") from exc
 
 
+def tls_proof_failures(results: list[dict[str, t.Any]], wanted: str) -> list[str]:
+    """Why ``mcms.infra.win_tls_probe`` results do not prove a binding (see ``_tls.proof_failures``)."""
+    if not isinstance(results, list):
+        raise AnsibleFilterError("tls_proof_failures: expects the results list of a win_tls_probe loop")
+    return _tls.proof_failures(results, wanted)
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"tls_select_certificate": tls_select_certificate, "tls_plan": tls_plan,
-                "tls_unbindable": tls_unbindable}
+                "tls_unbindable": tls_unbindable, "tls_proof_failures": tls_proof_failures}

@@ -141,6 +141,121 @@ def hostname_matches(pattern: str, hostname: str) -> bool:
     return False
 
 
+# -- distinguished names and purposes ----------------------------------------------
+# Attribute names as .NET (X500DistinguishedName.Name) and RFC 4514 spell them,
+# and the dotted OIDs cryptography prints for attributes it has no name for.
+_DN_ALIASES = {
+    "ST": "S", "EMAILADDRESS": "E", "EMAIL": "E", "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "S",
+    "2.5.4.9": "STREET", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.5": "SERIALNUMBER", "2.5.4.12": "T",
+    "2.5.4.42": "G", "2.5.4.4": "SN", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+    "1.2.840.113549.1.9.1": "E",
+}
+SERVER_AUTH_OID = "1.3.6.1.5.5.7.3.1"
+ANY_PURPOSE_OID = "2.5.29.37.0"
+_OID_IN_PARENS = re.compile(r"^.*\((\d+(?:\.\d+)+)\)$")
+
+
+def dn_attributes(dn: str) -> list[tuple[str, str]]:
+    """The attributes of a distinguished name, whichever way it is written:
+    .NET's ``CN=a, O="b, c"`` (most specific first, quoted values) or RFC
+    4514's ``O=b\\, c,CN=a`` (least specific first, escaped values).  Names
+    are upper-cased through their aliases (``ST`` = ``S``, dotted OIDs), values
+    case-folded with blanks collapsed; the list is sorted, so two spellings of
+    one name compare equal whatever their order and spacing."""
+    out: list[tuple[str, str]] = []
+    parts: list[str] = []
+    buf: list[str] = []
+    quoted = escaped = False
+    for ch in str(dn or ""):
+        if escaped:
+            buf.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch in ",;+" and not quoted:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    for part in parts:
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise TlsError(f"{dn!r} is not a distinguished name (no '=' in {part.strip()!r})")
+        key = name.strip().upper()
+        key = _DN_ALIASES.get(key, key)
+        out.append((key, " ".join(value.split()).casefold()))
+    return sorted(out)
+
+
+def same_dn(left: str, right: str) -> bool:
+    """Whether two distinguished names name the same entity (see :func:`dn_attributes`)."""
+    try:
+        return dn_attributes(left) == dn_attributes(right)
+    except TlsError:
+        return str(left).strip().lower() == str(right).strip().lower()
+
+
+def purpose_oids(cert: dict[str, t.Any]) -> list[str] | None:
+    """The enhanced key usage OIDs of a ``win_certificate_info`` entry, or
+    ``None`` when the certificate has no EKU extension (valid for any purpose).
+
+    ``win_certificate_info`` returns ``intended_purposes`` as localised friendly
+    names; the OIDs are read from the EKU extension's formatted value
+    (``Server Authentication (1.3.6.1.5.5.7.3.1), ...``, the OID in parentheses
+    whatever the display language): the one extension whose every part ends
+    with an OID in parentheses, one part per intended purpose.  When no such
+    extension is found the friendly names are mapped back (English only)."""
+    purposes = cert.get("intended_purposes")
+    if purposes is None:
+        return None
+    purposes = list(purposes)
+    for ext in cert.get("extensions") or []:
+        parts = [p.strip() for p in str((ext or {}).get("value") or "").split(", ")]
+        oids = [m.group(1) for m in (_OID_IN_PARENS.match(p) for p in parts) if m]
+        if parts and len(oids) == len(parts) == len(purposes):
+            return oids
+    english = {SERVER_AUTH: SERVER_AUTH_OID, "Client Authentication": "1.3.6.1.5.5.7.3.2"}
+    return [english.get(str(p), str(p)) for p in purposes]
+
+
+def serves_server_auth(cert: dict[str, t.Any]) -> bool:
+    """The certificate may serve TLS: no EKU, or serverAuth / anyExtendedKeyUsage in it."""
+    oids = purpose_oids(cert)
+    return oids is None or SERVER_AUTH_OID in oids or ANY_PURPOSE_OID in oids
+
+
+def proof_failures(results: list[dict[str, t.Any]] | None, wanted: str) -> list[str]:
+    """Why the probes (``mcms.infra.win_tls_probe`` results of a loop over
+    bindings) do not prove that the bindings present certificate ``wanted``
+    with a valid chain for their name; empty when every one does."""
+    want = normalize_thumbprint(wanted)
+    out = []
+    for result in results or []:
+        if result.get("skipped"):
+            continue
+        item = result.get("item") or {}
+        label = f"{item.get('hostname') or result.get('server_name')}:{item.get('port') or result.get('port')}"
+        if result.get("failed") or not result.get("thumbprint"):
+            out.append(f"{label} presented no certificate ({result.get('msg') or 'no answer'})")
+            continue
+        problems = []
+        presented = normalize_thumbprint(result["thumbprint"])
+        if presented != want:
+            problems.append(f"presented {presented} instead of {want}")
+        if not result.get("chain_valid"):
+            problems.append("its chain is not valid (" + (", ".join(result.get("chain_status") or []) or "?") + ")")
+        if not result.get("name_matches"):
+            problems.append(f"it does not match {item.get('hostname') or result.get('server_name')}")
+        if problems:
+            out.append(f"{label}: " + "; ".join(problems))
+    return out
+
+
 # -- selection ------------------------------------------------------------------
 def _candidate_problem(cert: dict[str, t.Any], hostnames: list[str], now: _dt.datetime,
                        issuer: str | None) -> str | None:
@@ -153,14 +268,13 @@ def _candidate_problem(cert: dict[str, t.Any], hostnames: list[str], now: _dt.da
     missing = [h for h in hostnames if not any(hostname_matches(n, h) for n in names)]
     if missing:
         return f"does not cover {', '.join(missing)}"
-    purposes = cert.get("intended_purposes")
-    if purposes is not None and SERVER_AUTH not in purposes:
+    if not serves_server_auth(cert):
         return "is not valid for Server Authentication"
     if _cert_time(cert, "valid_from") > now:
         return "is not valid yet"
     if _cert_time(cert, "valid_to") <= now:
         return "has expired"
-    if issuer and str(cert.get("issuer", "")).lower() != issuer.lower():
+    if issuer and not same_dn(str(cert.get("issuer", "")), issuer):
         return f"is not issued by {issuer}"
     return None
 
@@ -485,7 +599,10 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
     * ``issue``: a new certificate must be issued/imported (none usable, or the
       selected one expires within ``renew_before_days``);
     * ``bindings``: the desired https bindings, and ``rebind`` the ones whose
-      certificate differs (or that are missing) on the host;
+      certificate differs (or that are missing) on the host; ``previous``
+      what the moved ones were bound to (put back when the proof fails) and
+      ``added`` the ones the site did not have (``{ip, port, hostname}``,
+      removed again when the proof fails);
     * ``stray``: https bindings on the site that no hostname/port/ip declares
       (removed after the declared ones are verified), and ``reconcile`` when
       the site has bindings to move or remove;
@@ -529,7 +646,7 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
         for binding in (iis_site or {}).get("bindings") or []:
             if str(binding.get("protocol", "")).lower() == "https":
                 current[_binding_key(binding.get("ip"), binding.get("port", 0), binding.get("hostname"))] = binding
-        desired, rebind, previous, bound = [], [], [], set()
+        desired, rebind, previous, added, bound = [], [], [], [], set()
         for hostname in hostnames:
             key = _binding_key(ip, port, hostname)
             have = current.get(key)
@@ -545,6 +662,8 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
                     or str(have.get("certificate_store_name") or "").lower() != store_cmp
                     or not have.get("use_sni")):
                 rebind.append(want)
+                if have is None:
+                    added.append({"ip": ip, "port": port, "hostname": hostname})
                 if have_thumb:
                     previous.append({"protocol": "https", "ip": ip, "port": port, "hostname": hostname,
                                      "use_sni": bool(have.get("use_sni")), "certificate_hash": have_thumb,
@@ -590,6 +709,7 @@ def binding_plan(sites: list[dict[str, t.Any]], certificates: list[dict[str, t.A
             "bindings": desired,
             "rebind": rebind,
             "previous": previous,
+            "added": added,
             "stray": stray,
             "stray_labels": stray_labels,
             "reconcile": bool(rebind or stray),
