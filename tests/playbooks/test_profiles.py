@@ -57,10 +57,6 @@ def test_realistic_host_is_created_with_its_profile(realistic: Converged) -> Non
     assert {r.get("id") for r in state["firewall"]["rules"]} >= set(IIS_RULE_IDS)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8: the iis role disables the IIS default rules by their display "
-                                      "group ('World Wide Web Services (HTTP)'); a real host stores the indirect "
-                                      "string '@%windir%\\system32\\inetsrv\\iisres.dll,-30501', which "
-                                      "win_firewall_rule compares exactly, so the rules stay enabled")
 def test_realistic_converge_disables_the_iis_default_rules(realistic: Converged) -> None:
     _assert_converged(realistic.first)
     rules = [r for r in realistic.lab.state(HOST)["firewall"]["rules"] if r.get("id") in IIS_RULE_IDS]
