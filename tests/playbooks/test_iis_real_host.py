@@ -8,13 +8,14 @@ first, so they run the role alone against a fresh simulated host.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import textwrap
 
 import pytest
 
-from .bad_input import REPO, ansible_bin
+from .conftest import REPO, ansible_bin
 
 pytestmark = pytest.mark.playbook
 
@@ -42,10 +43,8 @@ def _run(tmp_path: pathlib.Path, pre_tasks: str) -> subprocess.CompletedProcess[
             iis_hosting_bundle_product_id: "{26839EEE-DB8F-52EA-8A81-B752A6602FA0}"
             iis_sites: [{name: MCMS, hostnames: [mcms.lab.example]}]
           pre_tasks:
-        """) + textwrap.indent(textwrap.dedent(pre_tasks), "    ") + textwrap.dedent("""\
-          roles:
-            - role: iis
-        """), encoding="utf-8")
+        """) + textwrap.indent(textwrap.dedent(pre_tasks), "    ") + "  roles:\n    - role: iis\n",
+        encoding="utf-8")
     (tmp_path / "ansible.cfg").write_text(textwrap.dedent(f"""\
         [defaults]
         roles_path = {REPO / "roles"}
@@ -53,10 +52,7 @@ def _run(tmp_path: pathlib.Path, pre_tasks: str) -> subprocess.CompletedProcess[
         stdout_callback = ansible.builtin.default
         retry_files_enabled = false
         """), encoding="utf-8")
-    env = {"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "PATH": "/usr/bin:/bin"}
-    import os
-
-    env = dict(os.environ, **env)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run([ansible_bin("ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
                            str(tmp_path / "play.yml")], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
