@@ -518,5 +518,5 @@ def test_shared_configuration_is_read_from_redirection_config(xml: str, enabled:
 
 
 def test_unreadable_redirection_config_fails() -> None:
-    with pytest.raises(AnsibleFilterError, match="redirection.config is not readable XML"):
+    with pytest.raises(AnsibleFilterError, match=r"redirection\.config is not readable XML"):
         f.iis_shared_configuration(base64.b64encode(b"<configuration").decode())

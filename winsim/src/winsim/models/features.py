@@ -219,7 +219,8 @@ REDIRECTION_TEMPLATE = """<configuration>
     </configSections>
     <configProtectedData>
         <providers>
-            <add name="IISRsaProvider" type="" description="Uses RsaCryptoServiceProvider to encrypt and decrypt" keyContainerName="iisConfigurationKey" cspProviderName="" useMachineContainer="true" useOAEP="false" />
+            <add name="IISRsaProvider" type="" description="Uses RsaCryptoServiceProvider to encrypt and decrypt" \
+keyContainerName="iisConfigurationKey" cspProviderName="" useMachineContainer="true" useOAEP="false" />
         </providers>
     </configProtectedData>
     <configurationRedirection />
