@@ -125,6 +125,8 @@ def test_defaults_with_one_site_are_valid() -> None:
     ({"iis_firewall_disabled_groups": ["World Wide Web Services (HTTP)"]},
      "iis_firewall_disabled_groups entry 'World Wide Web Services (HTTP)' is a display name"),
     ({"iis_trusted_ca_certificates": ["not a certificate"]}, "iis_trusted_ca_certificates[0] is not a PEM certificate"),
+    ({"iis_features_absent": ["Web-AppInit"]},
+     "iis_features_absent lists Web-AppInit (Application Initialization) but site(s) MCMS ask for preload_enabled"),
 ])
 def test_bad_input_is_reported_naming_the_variable(overrides: dict[str, t.Any], expected: str) -> None:
     errors = f.iis_input_errors(role_vars(**overrides))

@@ -389,6 +389,11 @@ def input_errors(values: dict[str, t.Any]) -> list[str]:
         if _lower(feature) in present:
             errors.append(f"iis_features_absent: '{feature}' is also in iis_features; a feature cannot be both "
                           "installed and removed")
+    preload = [s["name"] for s in sites if s.get("state") != "absent" and s.get("preload_enabled") is True]
+    if preload and "web-appinit" in {_lower(f) for f in values.get("iis_features_absent") or []}:
+        errors.append(f"iis_features_absent lists Web-AppInit (Application Initialization) but site(s) "
+                      f"{', '.join(preload)} ask for preload_enabled, which needs it; remove Web-AppInit from "
+                      "iis_features_absent or set preload_enabled: false")
     if values.get("iis_management_console") and "web-mgmt-console" in {
             _lower(f) for f in values.get("iis_features_absent") or []}:
         errors.append("iis_management_console is true but Web-Mgmt-Console is in iis_features_absent; "
