@@ -66,6 +66,15 @@ CASES = [
                  ["iis_firewall_remote_ip entry '10.0.0.1-10.0.0' is not an address range"], id="firewall-remote-ip"),
     pytest.param({"iis_sites_root": "sites"}, ["iis_sites_root 'sites' must be an absolute path"],
                  id="relative-sites-root"),
+    # Decision 15: what only a real host would have refused, refused on the controller with the reason.
+    pytest.param({"iis_hosting_bundle_source": "\\\\artifacts\\dotnet\\dotnet-hosting-8.0.11-win.exe"},
+                 ["iis_hosting_bundle_source", "is a UNC path", "without delegation", "https:// URL"],
+                 id="unc-source"),
+    pytest.param({"iis_sites": site(ip="[2001:db8::10]")},
+                 ["iis_sites[0] (MCMS): ip '[2001:db8::10]' is an IPv6 address", "bindingInformation"], id="ipv6-ip"),
+    pytest.param({"iis_firewall_disabled_groups": ["World Wide Web Services (HTTP)"]},
+                 ["iis_firewall_disabled_groups entry 'World Wide Web Services (HTTP)' is a display name",
+                  "IIS-WebServerRole-HTTP-In-TCP"], id="firewall-display-group"),
 ]
 
 

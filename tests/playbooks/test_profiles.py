@@ -21,6 +21,8 @@ HOST = "web01"
 # The identity tier creates web01's gMSAs on the domain controller first.
 LIMIT = PROFILE_LIMIT
 IIS_RULE_IDS = ("IIS-WebServerRole-HTTP-In-TCP", "IIS-WebServerRole-HTTPS-In-TCP")
+# CN=MCMS Lab Artifacts CA (winsim models/packages.py ARTIFACT_CA_DER).
+ARTIFACT_CA_THUMBPRINT = "7A5FC098A29F64E2270CEB84EF2F888FA6AF65CE"
 
 
 def _profile_lab(tmp_path_factory: pytest.TempPathFactory, profile: str) -> tuple[Lab, Run]:
@@ -58,15 +60,28 @@ def test_realistic_host_is_created_with_its_profile(realistic: Converged) -> Non
     assert {r.get("id") for r in state["firewall"]["rules"]} >= set(IIS_RULE_IDS)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8: the iis role disables the IIS default rules by their display "
-                                      "group ('World Wide Web Services (HTTP)'); a real host stores the indirect "
-                                      "string '@%windir%\\system32\\inetsrv\\iisres.dll,-30501', which "
-                                      "win_firewall_rule compares exactly, so the rules stay enabled")
 def test_realistic_converge_disables_the_iis_default_rules(realistic: Converged) -> None:
     _assert_converged(realistic.first)
     rules = [r for r in realistic.lab.state(HOST)["firewall"]["rules"] if r.get("id") in IIS_RULE_IDS]
     assert len(rules) == 2
     assert not any(r["enabled"] for r in rules), [(r["id"], r["enabled"]) for r in rules]
+
+
+def test_realistic_host_trusts_the_artifact_ca_before_the_bundle_download(realistic: Converged) -> None:
+    """A fresh realistic host does not trust the artifact server's CA; the lab requires trust (the
+    declaration's default), so the Hosting Bundle installs in one run only if iis imports the CA first."""
+    _assert_converged(realistic.first)
+    state = realistic.lab.state(HOST)
+    assert ARTIFACT_CA_THUMBPRINT in {t.upper() for t in state["certificates"]["LocalMachine"]["Root"]}
+    tasks = [r["task"] for r in realistic.first.tasks(HOST) if r["changed"]]
+    trust = next(i for i, t in enumerate(tasks) if "Import the CA certificate into LocalMachine" in t)
+    bundle = next(i for i, t in enumerate(tasks) if "Install the ASP.NET Core Hosting Bundle" in t)
+    assert trust < bundle, tasks
+
+
+def test_realistic_preload_installs_application_initialization(realistic: Converged) -> None:
+    _assert_converged(realistic.first)
+    assert realistic.lab.state(HOST)["features"]["Web-AppInit"]["install_state"] == "Installed"
 
 
 def test_lived_in_converges(lived_in: Converged) -> None:

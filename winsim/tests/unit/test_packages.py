@@ -121,3 +121,18 @@ def test_unknown_installer_fails_loudly(run_module, fresh_state):
     st.write_file(fresh_state, "C:\\Temp\\setup.exe", b"MZ", "2026-03-01T00:00:00Z")
     with pytest.raises(Exception, match="no simulated installer"):
         run_module(PACKAGE, {"path": "C:\\Temp\\setup.exe"}, state=fresh_state)
+
+
+def test_installed_state_read_by_product_id_alone_never_downloads(run_module, iis_state):
+    # ansible.windows 3.8.0 win_package.ps1: required_if only checks that `path` is passed, and an empty path
+    # is neither a URL nor a file, so Get-InstalledStatus tests the product id alone. The iis role reads the
+    # Hosting Bundle's state this way before it imports the artifact CA (decision 15).
+    pid = _bundle(iis_state)["product_id"]
+    probe = {"path": "", "product_id": pid, "state": "present"}
+    missing, untouched = run_module(PACKAGE, probe, state=iis_state, check_mode=True)
+    assert missing["changed"] is True
+    assert "checksum" not in missing  # nothing was fetched
+    assert untouched == iis_state
+    _, installed = run_module(PACKAGE, {"path": URL, "product_id": pid}, state=iis_state)
+    present, _ = run_module(PACKAGE, probe, state=installed, check_mode=True)
+    assert present["changed"] is False

@@ -140,10 +140,29 @@ def test_realistic_web_server_install_adds_the_real_iis_rules(run_module: t.Any)
     assert not any(r.get("id", "").startswith("IIS-") for r in removed["firewall"]["rules"])
 
 
-def test_bare_web_server_install_keeps_the_historical_rules(run_module: t.Any) -> None:
+def test_bare_web_server_install_adds_the_real_iis_rules_too(run_module: t.Any) -> None:
+    # The profile is the host before IIS: installing Web-Server creates the
+    # rules with their indirect group on any Windows Server (issue 8).
     _, doc = run_module("ansible.windows.win_feature", {"name": ["Web-Server"]})
-    groups = {r["grouping"] for r in doc["firewall"]["rules"] if "World Wide Web" in r["name"]}
-    assert groups == {"World Wide Web Services (HTTP)", "Secure World Wide Web Services (HTTPS)"}
+    rules = {r["id"]: r["grouping"] for r in doc["firewall"]["rules"] if "World Wide Web" in r["name"]}
+    assert rules == {"IIS-WebServerRole-HTTP-In-TCP": firewall.GROUP_IIS_HTTP,
+                     "IIS-WebServerRole-HTTPS-In-TCP": firewall.GROUP_IIS_HTTPS}
+
+
+def test_rule_group_matches_case_insensitively_as_powershell_eq(run_module: t.Any) -> None:
+    _, doc = run_module("ansible.windows.win_feature", {"name": ["Web-Server"]})
+    result, after = run_module(RULE, {"group": firewall.GROUP_IIS_HTTPS.upper(), "enabled": False}, state=doc)
+    assert result["changed"] is True
+    assert "Firewall rule(s) changed 'World Wide Web Services (HTTPS Traffic-In)'" in result["msg"]
+    assert not next(r for r in after["firewall"]["rules"] if r.get("id") == "IIS-WebServerRole-HTTPS-In-TCP")["enabled"]
+
+
+def test_a_group_without_rules_reports_ok_and_no_msg(run_module: t.Any) -> None:
+    # win_firewall_rule.ps1 only creates a rule when name is given: a group
+    # that matches nothing is "ok" with no msg (the iis role fails on that).
+    result, _ = run_module(RULE, {"group": firewall.GROUP_IIS_HTTP, "enabled": False})
+    assert result["changed"] is False
+    assert "msg" not in result
 
 
 def test_realistic_schannel_defaults() -> None:

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mcms.infra.plugins.filter import iis_plan as f
 
+ROLE = pathlib.Path(__file__).resolve().parents[4] / "roles" / "iis"
 SITE_DEFAULTS = {
     "state": "started", "hostnames": [], "physical_path": "", "ip": "*", "https_port": 443,
     "http_redirect": False, "http_port": 80, "preload_enabled": True,
@@ -38,7 +39,7 @@ def role_vars(**overrides: t.Any) -> dict[str, t.Any]:
         "iis_features": ["Web-Server", "Web-WebSockets"], "iis_features_absent": ["Web-Dir-Browsing"],
         "iis_management_console": False,
         "iis_hosting_bundle_enabled": True,
-        "iis_hosting_bundle_source": "\\\\artifacts\\dotnet\\dotnet-hosting-8.0.11-win.exe",
+        "iis_hosting_bundle_source": "https://artifacts.corp.example/dotnet/dotnet-hosting-8.0.11-win.exe",
         "iis_hosting_bundle_product_id": "{0A1B2C3D-1111-2222-3333-444455556666}",
         "iis_hosting_bundle_checksum": "", "iis_hosting_bundle_allow_http": False,
         "iis_request_max_allowed_content_length": 30000000, "iis_request_max_url": 4096,
@@ -112,6 +113,20 @@ def test_defaults_with_one_site_are_valid() -> None:
     ({"iis_request_max_url": 0}, "iis_request_max_url '0' must be a positive integer"),
     ({"iis_hsts_max_age": 300, "iis_hsts_preload": True}, "iis_hsts_max_age 300 is below one year"),
     ({"iis_firewall_extra_ports": [99999]}, "iis_firewall_extra_ports entry '99999' is not a TCP port"),
+    # decision 15: sources the PSRP session cannot read, addresses website_info cannot read back
+    ({"iis_hosting_bundle_source": "\\\\artifacts\\dotnet\\dotnet-hosting-8.0.11-win.exe"},
+     "is a UNC path: the installer runs in the Ansible session, which reaches the host over PSRP with Kerberos "
+     "and without delegation"),
+    ({"iis_hosting_bundle_source": "//artifacts/dotnet/dotnet-hosting-8.0.11-win.exe"}, "is a UNC path"),
+    ({"iis_sites": [{"name": "MCMS", "hostnames": ["m.example"], "ip": "[2001:db8::10]"}]},
+     "iis_sites[0] (MCMS): ip '[2001:db8::10]' is an IPv6 address, which the role does not support yet: "
+     "microsoft.iis.website_info splits a binding's bindingInformation"),
+    ({"iis_sites": [{"name": "MCMS", "hostnames": ["m.example"], "ip": "2001:db8::10"}]}, "is an IPv6 address"),
+    ({"iis_firewall_disabled_groups": ["World Wide Web Services (HTTP)"]},
+     "iis_firewall_disabled_groups entry 'World Wide Web Services (HTTP)' is a display name"),
+    ({"iis_trusted_ca_certificates": ["not a certificate"]}, "iis_trusted_ca_certificates[0] is not a PEM certificate"),
+    ({"iis_features_absent": ["Web-AppInit"]},
+     "iis_features_absent lists Web-AppInit (Application Initialization) but site(s) MCMS ask for preload_enabled"),
 ])
 def test_bad_input_is_reported_naming_the_variable(overrides: dict[str, t.Any], expected: str) -> None:
     errors = f.iis_input_errors(role_vars(**overrides))
@@ -417,7 +432,8 @@ def test_firewall_ports() -> None:
 def test_filter_module_exposes_every_filter() -> None:
     assert set(f.FilterModule().filters()) == {
         "iis_input_errors", "iis_sites_normalize", "iis_feature_plan", "iis_pool_plan", "iis_auth_plan",
-        "iis_site_plan", "iis_apphost_plan", "iis_firewall_ports"}
+        "iis_site_plan", "iis_apphost_plan", "iis_firewall_ports", "iis_trust_plan", "iis_shared_configuration",
+        "iis_firewall_groups_missing"}
 
 
 @pytest.mark.parametrize("name", sorted(f.FilterModule().filters()))
@@ -437,3 +453,72 @@ def test_auth_plan_carries_no_secret() -> None:
     assert [p["name"] for p in plan] == ["A"]
     assert "s3cret" not in repr(plan)
     assert plan[0]["authentication"]["providers"] == ["Negotiate", "NTLM"]
+
+
+# --- decision 15: IIS default firewall rules, internal CA trust, shared configuration -----------------------------
+def test_default_firewall_groups_are_the_indirect_strings_windows_stores() -> None:
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert defaults["iis_firewall_disabled_groups"] == [
+        "@%windir%\\system32\\inetsrv\\iisres.dll,-30501", "@%windir%\\system32\\inetsrv\\iisres.dll,-30503"]
+    assert f.iis_input_errors(role_vars(iis_firewall_disabled_groups=defaults["iis_firewall_disabled_groups"])) == []
+
+
+def test_firewall_groups_that_matched_no_rule_are_reported() -> None:
+    results = [
+        {"item": "@g1", "changed": True, "msg": "Firewall rule(s) changed 'World Wide Web Services (HTTP Traffic-In)' "
+                                                "- unchanged ''"},
+        {"item": "@g2", "changed": False},  # win_firewall_rule.ps1 sets no msg when the group matched nothing
+        {"item": "@g3", "skipped": True},
+    ]
+    assert f.iis_firewall_groups_missing(results) == ["@g2"]
+
+
+def _ca_pem(ca: bool = True, cn: str = "MCMS Lab Artifacts CA") -> tuple[str, str]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    import hashlib
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), hashlib.sha1(der).hexdigest().upper()
+
+
+def test_trust_plan_imports_only_the_cas_the_root_store_lacks() -> None:
+    pem_a, thumb_a = _ca_pem(cn="A")
+    pem_b, thumb_b = _ca_pem(cn="B")
+    root = [{"thumbprint": thumb_a, "subject": "CN=A"}]
+    plan = f.iis_trust_plan([pem_a, pem_b, pem_b], root)
+    assert [(p["thumbprint"], p["subject"]) for p in plan] == [(thumb_b, "CN=B")]
+    assert f.iis_trust_plan([pem_a], root) == []
+
+
+def test_a_server_certificate_is_not_a_trusted_ca() -> None:
+    pem, _ = _ca_pem(ca=False, cn="artifacts.corp.example")
+    errors = f.iis_input_errors(role_vars(iis_trusted_ca_certificates=[pem]))
+    assert any("iis_trusted_ca_certificates[0] (CN=artifacts.corp.example) is not a CA certificate" in e
+               for e in errors), errors
+
+
+@pytest.mark.parametrize(("xml", "enabled"), [
+    ('<configuration><configurationRedirection /></configuration>', False),
+    ('<configuration><configurationRedirection enabled="false" path="\\\\fs\\iis" /></configuration>', False),
+    ('<configuration><configurationRedirection enabled="true" path="\\\\fs\\iis" /></configuration>', True),
+])
+def test_shared_configuration_is_read_from_redirection_config(xml: str, enabled: bool) -> None:
+    content = base64.b64encode(("\ufeff" + xml).encode()).decode()
+    assert f.iis_shared_configuration(content)["enabled"] is enabled
+
+
+def test_unreadable_redirection_config_fails() -> None:
+    with pytest.raises(AnsibleFilterError, match=r"redirection\.config is not readable XML"):
+        f.iis_shared_configuration(base64.b64encode(b"<configuration").decode())

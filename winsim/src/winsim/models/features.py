@@ -209,6 +209,23 @@ INETPUB = "C:\\inetpub"
 WWWROOT = "C:\\inetpub\\wwwroot"
 INETSTP = "HKLM\\SOFTWARE\\Microsoft\\InetStp"
 
+# What a fresh IIS 10 install writes to redirection.config: shared configuration
+# off (an empty <configurationRedirection />). IIS Manager's "Shared
+# Configuration" turns it on with enabled="true" and a path (issue 8).
+REDIRECTION = "C:\\Windows\\System32\\inetsrv\\config\\redirection.config"
+REDIRECTION_TEMPLATE = """<configuration>
+    <configSections>
+        <section name="configurationRedirection" />
+    </configSections>
+    <configProtectedData>
+        <providers>
+            <add name="IISRsaProvider" type="" description="Uses RsaCryptoServiceProvider to encrypt and decrypt" \
+keyContainerName="iisConfigurationKey" cspProviderName="" useMachineContainer="true" useOAEP="false" />
+        </providers>
+    </configProtectedData>
+    <configurationRedirection />
+</configuration>
+"""
 APPHOST_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <!--
 
@@ -598,6 +615,8 @@ def _on_web_server_installed(state: dict[str, t.Any], when: str) -> None:
         st.make_dirs(state, d, when)
     if not st.exists(state, APPHOST):
         _write(state, APPHOST, APPHOST_TEMPLATE.replace("\n", "\r\n").encode("utf-8"), when)
+    if not st.exists(state, REDIRECTION):
+        _write(state, REDIRECTION, REDIRECTION_TEMPLATE.replace("\n", "\r\n").encode("utf-8"), when)
     for name, data in (("iisstart.htm", IISSTART_HTM), ("iisstart.png", IISSTART_PNG)):
         if not st.exists(state, f"{WWWROOT}\\{name}"):
             st.write_file(state, f"{WWWROOT}\\{name}", data, when)

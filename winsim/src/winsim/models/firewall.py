@@ -187,11 +187,13 @@ def remove_group(state: dict[str, t.Any], grouping: str) -> None:
 
 def iis_rules(profile: str = "bare") -> list[dict[str, t.Any]]:
     """The rules the ``Web-Server`` install adds (enabled, all profiles,
-    program ``System``).  Beyond ``bare`` they carry their real indirect
-    group (``@%windir%\\system32\\inetsrv\\iisres.dll,-30501``) and id
-    (``IIS-WebServerRole-HTTP-In-TCP``), as on Windows."""
-    rules = [_tcp_in(n, g, port, d) for n, g, port, d in IIS_RULES]
-    return rules if profile == "bare" else [realistic_rule(r) for r in rules]
+    program ``System``), with their real indirect group
+    (``@%windir%\\system32\\inetsrv\\iisres.dll,-30501``) and id
+    (``IIS-WebServerRole-HTTP-In-TCP``) on every profile: the profile describes
+    the host before the role is installed, and installing Web-Server on any
+    Windows Server creates the rules this way (issue 8)."""
+    del profile
+    return [realistic_rule(_tcp_in(n, g, port, d)) for n, g, port, d in IIS_RULES]
 
 
 def remove_iis_rules(state: dict[str, t.Any]) -> None:
@@ -374,6 +376,11 @@ def _build_rule(ctx: ModuleContext) -> dict[str, t.Any]:
     return rule
 
 
+def _ieq(have: t.Any, want: t.Any) -> bool:
+    """PowerShell ``-eq`` between a COM string property and a string: case-insensitive."""
+    return have is not None and str(have).lower() == str(want).lower()
+
+
 def _ps(value: t.Any) -> str:
     """How ``"$($rule.$prop)"`` renders a COM value in the diff string."""
     return ps_str(value)
@@ -399,7 +406,8 @@ def win_firewall_rule(ctx: ModuleContext) -> dict[str, t.Any]:
     diff = ctx.diff_mode
     prepared = ""
     rules = ctx.state["firewall"]["rules"]
-    existing = [r for r in rules if (r["name"] == name if name else r["grouping"] == group)]
+    # win_firewall_rule.ps1: ``$_.Name -eq $name`` / ``$_.Grouping -eq $group``, case-insensitive as PowerShell's -eq.
+    existing = [r for r in rules if (_ieq(r["name"], name) if name else _ieq(r["grouping"], group))]
     try:
         new = _build_rule(ctx)
     except ComError as err:

@@ -64,6 +64,27 @@ def iis_firewall_ports(sites: list[dict[str, t.Any]], extra_ports: list[int] | N
     return _iis.iis_firewall_ports(sites, extra_ports)
 
 
+def iis_trust_plan(pems: list[str] | None, root_certificates: list[dict[str, t.Any]] | None) -> list[dict[str, t.Any]]:
+    """The CA certificates that ``LocalMachine\\Root`` does not hold yet."""
+    try:
+        return _iis.iis_trust_plan(pems, root_certificates)
+    except _iis.IisError as exc:
+        raise AnsibleFilterError(f"iis_trust_plan: iis_trusted_ca_certificates entry {exc}") from exc
+
+
+def iis_shared_configuration(content_b64: str | None) -> dict[str, t.Any]:
+    """Whether the slurped ``redirection.config`` enables IIS shared configuration."""
+    try:
+        return _iis.shared_configuration(content_b64)
+    except _iis.IisError as exc:
+        raise AnsibleFilterError(f"iis_shared_configuration: {exc}") from exc
+
+
+def iis_firewall_groups_missing(results: list[dict[str, t.Any]] | None) -> list[str]:
+    """The groups of a ``win_firewall_rule`` loop that matched no rule."""
+    return _iis.iis_firewall_groups_missing(results)
+
+
 class FilterModule:
     """mcms.infra filters for the iis role."""
 
@@ -77,4 +98,7 @@ class FilterModule:
             "iis_site_plan": iis_site_plan,
             "iis_apphost_plan": iis_apphost_plan,
             "iis_firewall_ports": iis_firewall_ports,
+            "iis_trust_plan": iis_trust_plan,
+            "iis_shared_configuration": iis_shared_configuration,
+            "iis_firewall_groups_missing": iis_firewall_groups_missing,
         }

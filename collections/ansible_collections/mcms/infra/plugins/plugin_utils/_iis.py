@@ -67,11 +67,18 @@ FIREWALL_PROFILES = ("domain", "private", "public")
 # "any" itself (it leaves RemoteAddresses at "*").
 FIREWALL_ADDRESS_KEYWORDS = ("any", "*", "localsubnet", "defaultgateway", "dhcp", "dns", "wins")
 
+# The rule groups the Web-Server install creates, as Windows stores them (INetFwRule.Grouping, unresolved and the
+# same in every display language), and the ids (Get-NetFirewallRule -Name) of the one rule in each.
+IIS_FIREWALL_GROUPS = ("@%windir%\\system32\\inetsrv\\iisres.dll,-30501",
+                       "@%windir%\\system32\\inetsrv\\iisres.dll,-30503")
+IIS_FIREWALL_RULE_IDS = ("IIS-WebServerRole-HTTP-In-TCP", "IIS-WebServerRole-HTTPS-In-TCP")
+
 _DRIVE_PATH = re.compile(r"^[A-Za-z]:\\")
 _TIMESPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 _ACCOUNT = re.compile(r"^(?:[^\\/@\s]+\\[^\\/@\s]+|[^\\/@\s]+@[^\\/@\s]+)$")
 
 APPHOST_PATH = r"C:\Windows\System32\inetsrv\config\applicationHost.config"
+REDIRECTION_PATH = r"C:\Windows\System32\inetsrv\config\redirection.config"
 
 
 class IisError(ValueError):
@@ -326,10 +333,13 @@ def input_errors(values: dict[str, t.Any]) -> list[str]:
         if not isinstance(site.get("preload_enabled"), bool):
             errors.append(f"{label}: preload_enabled must be true or false")
         ip = site.get("ip")
-        if not isinstance(ip, str) or not (ip == "*" or re.match(r"^\d{1,3}(\.\d{1,3}){3}$", ip)
-                                          or re.match(r"^\[[0-9A-Fa-f:]+\]$", ip)):
-            errors.append(f"{label}: ip '{ip}' must be '*' (all addresses), an IPv4 address or a bracketed "
-                          "IPv6 address")
+        if isinstance(ip, str) and ":" in ip:
+            errors.append(f"{label}: ip '{ip}' is an IPv6 address, which the role does not support yet: "
+                          "microsoft.iis.website_info splits a binding's bindingInformation "
+                          "('<ip>:<port>:<host>') on ':', so an IPv6 binding is read back wrong and changed on "
+                          "every run; use '*' (all addresses, IPv6 included) or an IPv4 address")
+        elif not isinstance(ip, str) or not (ip == "*" or _ipv4(ip)):
+            errors.append(f"{label}: ip '{ip}' must be '*' (all addresses) or an IPv4 address")
 
         names = site.get("hostnames")
         if not names:
@@ -379,6 +389,11 @@ def input_errors(values: dict[str, t.Any]) -> list[str]:
         if _lower(feature) in present:
             errors.append(f"iis_features_absent: '{feature}' is also in iis_features; a feature cannot be both "
                           "installed and removed")
+    preload = [s["name"] for s in sites if s.get("state") != "absent" and s.get("preload_enabled") is True]
+    if preload and "web-appinit" in {_lower(f) for f in values.get("iis_features_absent") or []}:
+        errors.append(f"iis_features_absent lists Web-AppInit (Application Initialization) but site(s) "
+                      f"{', '.join(preload)} ask for preload_enabled, which needs it; remove Web-AppInit from "
+                      "iis_features_absent or set preload_enabled: false")
     if values.get("iis_management_console") and "web-mgmt-console" in {
             _lower(f) for f in values.get("iis_features_absent") or []}:
         errors.append("iis_management_console is true but Web-Mgmt-Console is in iis_features_absent; "
@@ -388,9 +403,15 @@ def input_errors(values: dict[str, t.Any]) -> list[str]:
     if values.get("iis_hosting_bundle_enabled"):
         source = values.get("iis_hosting_bundle_source")
         if not source:
-            errors.append("iis_hosting_bundle_source is empty: set it to the internal artifact path "
-                          "('\\\\artifacts\\dotnet\\dotnet-hosting-<version>-win.exe') or internal URL, "
+            errors.append("iis_hosting_bundle_source is empty: set it to the internal https:// URL of "
+                          "dotnet-hosting-<version>-win.exe (or a path on the host's own disk), "
                           "or set iis_hosting_bundle_enabled: false")
+        elif is_unc_path(source):
+            errors.append(f"iis_hosting_bundle_source '{source}' is a UNC path: the installer runs in the "
+                          "Ansible session, which reaches the host over PSRP with Kerberos and without "
+                          "delegation (CredSSP is refused, docs/decisions.md 4 and 11), so it cannot read a file "
+                          "share (access denied, the double hop); publish the bundle on the internal artifact "
+                          "server and use its https:// URL")
         elif re.match(r"^https?://", str(source), re.I) and not str(source).lower().startswith("https://") \
                 and not values.get("iis_hosting_bundle_allow_http"):
             errors.append(f"iis_hosting_bundle_source '{source}' is plain http; use an https:// URL or a file "
@@ -423,7 +444,93 @@ def input_errors(values: dict[str, t.Any]) -> list[str]:
             if not _port_ok(port):
                 errors.append(f"{name} entry '{port}' is not a TCP port (an integer 1-65535)")
     errors.extend(_firewall_errors(values))
+    errors.extend(_trusted_ca_errors(values.get("iis_trusted_ca_certificates")))
     return errors
+
+
+def _ipv4(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
+def is_unc_path(path: t.Any) -> bool:
+    """Whether ``path`` is a UNC path (``\\\\server\\share\\...``, also written with forward slashes)."""
+    return isinstance(path, str) and path.replace("/", "\\").startswith("\\\\")
+
+
+def _trusted_ca_errors(pems: t.Any) -> list[str]:
+    """Each ``iis_trusted_ca_certificates`` entry must be one PEM CA certificate."""
+    if pems is None:
+        return []
+    if not isinstance(pems, list):
+        return ["iis_trusted_ca_certificates must be a list of PEM certificates (the internal CA's public "
+                "certificate), not " + type(pems).__name__]
+    errors = []
+    for index, pem in enumerate(pems):
+        try:
+            facts = ca_certificate_facts(pem)
+        except IisError as exc:
+            errors.append(f"iis_trusted_ca_certificates[{index}] {exc}; paste the CA certificate as PEM "
+                          "('-----BEGIN CERTIFICATE-----' ...), e.g. with lookup('ansible.builtin.file', ...)")
+            continue
+        if not facts["is_ca"]:
+            errors.append(f"iis_trusted_ca_certificates[{index}] ({facts['subject']}) is not a CA certificate "
+                          "(no basicConstraints CA:true); list the CA that issued the artifact server's "
+                          "certificate, not the server certificate itself")
+    return errors
+
+
+def ca_certificate_facts(pem: t.Any) -> dict[str, t.Any]:
+    """Thumbprint, subject and CA flag of one PEM certificate; raises :class:`IisError` when it is none."""
+    from ansible_collections.mcms.infra.plugins.plugin_utils._tls import TlsError, certificate_facts
+
+    if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
+        raise IisError("is not a PEM certificate")
+    if pem.count("-----BEGIN CERTIFICATE-----") > 1:
+        raise IisError("holds more than one certificate (one list entry per certificate)")
+    try:
+        return certificate_facts(pem)
+    except TlsError as exc:
+        raise IisError(str(exc)) from None
+
+
+def iis_trust_plan(pems: list[str] | None, root_certificates: list[dict[str, t.Any]] | None
+                   ) -> list[dict[str, t.Any]]:
+    """The CA certificates of ``pems`` that ``LocalMachine\\Root`` does not hold yet.
+
+    ``root_certificates`` is ``win_certificate_info``'s ``certificates`` list of
+    the Root store.  Returns ``[{thumbprint, subject, pem}]`` in input order,
+    one entry per certificate to import (nothing when all are trusted).
+    """
+    present = {str(c.get("thumbprint") or "").upper() for c in root_certificates or []}
+    plan, seen = [], set()
+    for pem in pems or []:
+        facts = ca_certificate_facts(pem)
+        if facts["thumbprint"] in present or facts["thumbprint"] in seen:
+            continue
+        seen.add(facts["thumbprint"])
+        plan.append({"thumbprint": facts["thumbprint"], "subject": facts["subject"], "pem": pem})
+    return plan
+
+
+def shared_configuration(content_b64: str | None) -> dict[str, t.Any]:
+    """Whether the slurped ``redirection.config`` turns on IIS shared configuration.
+
+    Returns ``{"enabled": bool, "path": str}``: with ``<configurationRedirection
+    enabled="true" path="\\\\server\\share">`` IIS reads ``applicationHost.config``
+    from ``path``, and the local file the role edits is not the one in use.
+    Raises :class:`IisError` on content that is not the file.
+    """
+    try:
+        data = base64.b64decode(content_b64 or "", validate=True)
+        root = ET.fromstring(data.decode("utf-8-sig"))
+    except (binascii.Error, ValueError, ET.ParseError, UnicodeDecodeError) as exc:
+        raise IisError(f"{REDIRECTION_PATH} is not readable XML: {exc}") from exc
+    node = root.find("configurationRedirection")
+    enabled = node is not None and _lower(node.get("enabled")) == "true"
+    return {"enabled": enabled, "path": (node.get("path") or "") if node is not None else ""}
 
 
 def _remote_address_problem(entry: str) -> str | None:
@@ -467,6 +574,18 @@ def _firewall_errors(values: dict[str, t.Any]) -> list[str]:
                             else "")
                     errors.append(f"iis_firewall_profiles entry '{profile}' is not a firewall profile: use "
                                   f"{', '.join(FIREWALL_PROFILES)}{hint}")
+    groups = values.get("iis_firewall_disabled_groups")
+    if groups is not None and not isinstance(groups, list):
+        errors.append("iis_firewall_disabled_groups must be a list of rule groups as Windows stores them "
+                      f"(e.g. '{IIS_FIREWALL_GROUPS[0]}')")
+    for group in groups if isinstance(groups, list) else []:
+        if not isinstance(group, str) or not group.startswith("@"):
+            known = "; ".join(f"'{g}' for {i}" for g, i in zip(IIS_FIREWALL_GROUPS, IIS_FIREWALL_RULE_IDS,
+                                                                     strict=True))
+            errors.append(f"iis_firewall_disabled_groups entry '{group}' is a display name: Windows stores a "
+                          "predefined rule's group as an indirect string and win_firewall_rule compares it "
+                          "exactly, so a display name (in any language) matches no rule; use the indirect "
+                          f"string: {known}")
     remote = values.get("iis_firewall_remote_ip")
     if remote is not None:
         text = str(remote).strip()
@@ -800,3 +919,20 @@ def iis_firewall_ports(sites: list[dict[str, t.Any]], extra_ports: list[int] | N
         if site.get("http_redirect"):
             ports.add(int(site["http_port"]))
     return ",".join(str(p) for p in sorted(ports))
+
+
+def iis_firewall_groups_missing(results: list[dict[str, t.Any]] | None) -> list[str]:
+    """The groups of a ``win_firewall_rule`` loop (``group: <item>``) that matched no rule.
+
+    ``win_firewall_rule.ps1`` sets ``msg`` to ``Firewall rule(s) changed '..' -
+    unchanged '..'`` when the group matched rules, and no ``msg`` at all when it
+    matched none (it only creates a rule when ``name`` is given).  Skipped and
+    failed items are not reported here.
+    """
+    missing = []
+    for result in results or []:
+        if result.get("skipped") or result.get("failed"):
+            continue
+        if not str(result.get("msg") or "").startswith("Firewall rule(s)"):
+            missing.append(str(result.get("item")))
+    return missing
