@@ -48,6 +48,8 @@ INDEX: dict[str, str] = {
     "lowlydba.sqlserver.restore": "sql",
     "lowlydba.sqlserver.user": "sql",
     "lowlydba.sqlserver.user_role": "sql",
+    "mcms.infra.sql_principals": "sql_principals",
+    "mcms.infra.win_account_grants": "account_grants",
     "microsoft.ad.group": "ad",
     "microsoft.ad.kds_root_key": "ad",
     "microsoft.ad.membership": "ad",
