@@ -234,3 +234,12 @@ def test_preflight_runs_the_same_rules_with_role_defaults() -> None:
 
 def test_preflight_ignores_roles_without_a_validator() -> None:
     assert pf.check_role_semantics("web01", {"no_such_role": {"no_such_role_x": "x"}}, HOSTS, GROUPS) == []
+
+
+def test_shared_passwords_make_the_kind_switch_one_variable() -> None:
+    shared = {"service_accounts_passwords": {"svc_mcms_app": "{{ vault_svc_mcms_app_password }}"}}
+    assert sa.input_errors(config(account(), **shared), HOSTS, GROUPS) == []
+    assert sa.input_errors(config(account(), service_accounts_kind="domain", **shared), HOSTS, GROUPS) == []
+    [merged] = sa.combine({**config(account()), **shared})
+    assert merged["password"] == "{{ vault_svc_mcms_app_password }}"
+    assert sa.input_errors(config(account(), service_accounts_kind="domain"), HOSTS, GROUPS) != []

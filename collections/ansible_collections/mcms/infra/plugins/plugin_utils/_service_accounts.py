@@ -69,6 +69,16 @@ def combine(layers: Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
         for account in layers.get(layer) or []:
             if isinstance(account, Mapping) and isinstance(account.get("name"), str):
                 by_name[account["name"].lower()] = dict(account)
+    # service_accounts_passwords: the password of a domain or local account
+    # that sets none itself, so that switching kind is one variable (a gMSA
+    # ignores it).
+    shared = layers.get("service_accounts_passwords") or {}
+    if isinstance(shared, Mapping):
+        for account in by_name.values():
+            name = account["name"].rstrip("$")
+            if account.get("password") in (None, "") and shared.get(name) not in (None, ""):
+                account["password"] = shared[name]
+                account["_password_shared"] = True
     return list(by_name.values())
 
 
@@ -151,11 +161,12 @@ def input_errors(config: Mapping[str, t.Any], inventory_hosts: Iterable[str],
         errors.extend(_folder_errors(where, account.get("folders")))
         errors.extend(_sql_errors(where, account.get("sql")))
         password_set = "password" in account and account.get("password") not in (None, "")
-        if kind == "gmsa" and password_set:
+        if kind == "gmsa" and password_set and not account.get("_password_shared"):
             errors.append(f"{where}.password: a gMSA has no password (the domain manages it): remove it")
         if kind in ("domain", "local") and account.get("state", "present") == "present" and not password_set:
             errors.append(f"{where}.password: a {kind} account needs a password from the vault "
-                          "('{{ vault_... }}' in vault.yml beside the vars)")
+                          "('{{ vault_... }}' in vault.yml beside the vars), in the account or in "
+                          "service_accounts_passwords")
     if needs_domain:
         for var in ("service_accounts_domain_netbios", "service_accounts_domain_dns"):
             value = config.get(var)
