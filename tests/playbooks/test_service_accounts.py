@@ -295,3 +295,19 @@ def test_bad_accounts_fail_in_the_preflight_naming_the_variable(sim_copy: pathli
     assert f"web01: service_accounts_host_accounts: {expected}" in output, output
     assert "PLAY [Identity tier" not in output
     assert _state_files(sim_copy) == [], "a host was contacted"
+
+
+def test_a_pool_without_identity_runs_as_the_web_gmsa(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The iis role takes service_accounts_identities.web for a pool whose identity the inventory leaves out."""
+    lab = clone_golden(tmp_path_factory, "service_accounts_pool")
+    sites = yaml.safe_load((REPO / "inventories" / "sim" / "group_vars" / "webservers" / "iis.yml")
+                           .read_text(encoding="utf-8"))["iis_group_sites"]
+    for site in sites:
+        site["app_pool"].pop("identity", None)
+    lab.write_host_vars("web01", "iis_pool", {"iis_group_sites": sites})
+    run = lab.playbook("site.yml", "--limit", "dc01,web01", label="pool-identity")
+    assert run.returncode == 0, run.output
+    pools = lab.state("web01")["iis"]["app_pools"]
+    pool = next(p for p in pools.values() if p["name"] == "MCMS")
+    assert pool["attributes"]["processModel.userName"] == APP, pool["attributes"]
+    assert pool["attributes"]["processModel.identityType"] == "SpecificUser"
