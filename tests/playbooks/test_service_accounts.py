@@ -150,7 +150,8 @@ def test_extra_role_and_widened_folder_are_reported_in_check_mode_then_repaired(
     changed = check.changed()
     assert any(h == "web01" and "Grant exactly the declared" in task for h, task in changed), changed
     assert any(h == "sql01" and "exactly their database roles" in task for h, task in changed), changed
-    assert "MCMS:db_owner" in check.output and "folder_acl" in check.output, check.output
+    assert "MCMS:db_owner" in check.output, check.output
+    assert "folder_acl" in check.output, check.output
     fix = lab.playbook("site.yml", "--limit", "dc01,web01,sql01", label="drift-fix")
     assert fix.returncode == 0, fix.output
     users = lab.state("sql01")["sql"]["instances"]["mssqlserver"]["databases"]["mcms"]["users"]
@@ -172,7 +173,8 @@ def test_switching_to_domain_accounts_is_one_variable(tmp_path_factory: pytest.T
     assert domain.returncode == 0, domain.output
     assert secret not in domain.output
     user = _ad_object(lab, "svc_mcms_wrk")
-    assert user is not None and user["class"] == "user"
+    assert user is not None
+    assert user["class"] == "user"
     rights = lab.state("web01")["user_rights"]
     assert user["sid"] in rights["SeServiceLogonRight"]
     assert _sid(lab, "svc_mcms_wrk$") in rights["SeServiceLogonRight"], "the gMSA is unmanaged, not pruned"

@@ -163,5 +163,6 @@ def test_removed_account_loses_its_rights_and_rules(run_module: t.Any, dc: dict[
     assert _mine(state, "C:\\MCMS\\releases", wrk) == []
     # a removed account that no longer exists is skipped with a warning
     gone, _ = run_module(GRANTS, dict(keep_app, remove=["CORP\\gmsa_gone$"]), state=state)
-    assert not gone.get("failed") and not gone["changed"]
+    assert not gone.get("failed")
+    assert not gone["changed"]
     assert any("gmsa_gone$" in w for w in gone.get("warnings", []))

@@ -51,14 +51,16 @@ def _inst(state: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def test_logins_users_and_exact_roles_in_one_call(run_module: t.Any, host: dict[str, t.Any]) -> None:
     result, state = run_module(PRINCIPALS, _args(), state=host)
-    assert result["changed"] and result["pending"] == []
+    assert result["changed"]
+    assert result["pending"] == []
     inst = _inst(state)
     assert inst["logins"][APP.lower()]["type"] == "WindowsUser"
     users = inst["databases"]["mcms"]["users"]
     assert users[APP.lower()]["roles"] == ["db_datareader", "db_datawriter"]
     assert users[WRK.lower()]["roles"] == ["db_datareader", "db_datawriter", "db_ddladmin"]
     again, after = run_module(PRINCIPALS, _args(), state=state)
-    assert not again["changed"] and again["mcms_drift"] == []
+    assert not again["changed"]
+    assert again["mcms_drift"] == []
     assert after == state
 
 
@@ -99,7 +101,8 @@ def test_missing_database_leaves_the_user_pending(run_module: t.Any, host: dict[
     inst = _inst(state)
     inst["databases"]["mcms"] = sql.new_database(inst, "MCMS", owner="sa", when=iso(sql._dt.datetime(2026, 3, 3)))
     later, state = run_module(PRINCIPALS, _args(), state=state)
-    assert later["changed"] and later["pending"] == []
+    assert later["changed"]
+    assert later["pending"] == []
     assert APP.lower() in _inst(state)["databases"]["mcms"]["users"]
 
 

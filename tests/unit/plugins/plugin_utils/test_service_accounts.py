@@ -176,7 +176,8 @@ def test_sql_plan_logins_with_exact_roles_and_ddladmin_only_where_migrations_run
 
 def test_host_plan_leaves_pending_accounts_out_of_the_rights() -> None:
     plan = sa.host_plan([account()], "web01", GROUPS, "gmsa", "CORP", [], pending=["svc_mcms_app"])
-    assert plan["rights"] == [] and plan["grants"] == []
+    assert plan["rights"] == []
+    assert plan["grants"] == []
     assert plan["pending"] == ["CORP\\svc_mcms_app$"]
     assert plan["identities"] == {"web": "CORP\\svc_mcms_app$"}
 
