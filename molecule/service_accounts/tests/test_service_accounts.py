@@ -43,3 +43,15 @@ def test_record_lists_what_the_role_manages(host: t.Any) -> None:
                  {"path": DEFAULTS["service_accounts_record_key"], "name": "Managed"})
     names = sorted(line.split("|")[0] for line in result["value"])
     assert names == sorted(a["name"] for a in ACCOUNTS)
+
+
+@pytest.mark.parametrize("account", ACCOUNTS, ids=[a["name"] for a in ACCOUNTS])
+def test_web_node_folders_give_the_declared_access(host: t.Any, account: dict[str, t.Any]) -> None:
+    if _is_dc(host):
+        pytest.skip("folders are on the member that uses the account")
+    identity = f"CORP\\{account['name']}$"
+    for folder in account.get("folders") or []:
+        path = DEFAULTS["service_accounts_app_root"] + "\\" + folder["path"]
+        result = run(host, "ansible.windows.win_acl", {"path": path, "user": identity, "rights": folder["rights"],
+                                                       "type": "allow", "state": "present"})
+        assert result["changed"] is False, f"{identity} lacks {folder['rights']} on {path}: {result}"

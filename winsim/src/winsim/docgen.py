@@ -47,6 +47,12 @@ def installed_version(collection: str) -> str | None:
         manifest = Path(base) / "ansible_collections" / ns / name / "MANIFEST.json"
         if manifest.is_file():
             return str(json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]["version"])
+        # A collection in the source tree (this project's mcms.infra) has its galaxy.yml instead.
+        galaxy = manifest.with_name("galaxy.yml")
+        if galaxy.is_file():
+            import yaml
+
+            return str(yaml.safe_load(galaxy.read_text(encoding="utf-8"))["version"])
     return None
 
 

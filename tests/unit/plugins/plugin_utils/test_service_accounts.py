@@ -23,7 +23,7 @@ GROUPS = {"all": HOSTS, "webservers": ["web01", "web02"], "sqlservers": ["sql01"
 
 
 def account(**over: t.Any) -> dict[str, t.Any]:
-    return {"name": "svc_mcms_app", "component": "app_pool", "hosts": ["webservers"],
+    return {"name": "svc_mcms_app", "component": "web", "hosts": ["webservers"],
             "rights": ["SeBatchLogonRight"], **over}
 
 
@@ -38,7 +38,7 @@ def test_role_defaults_are_valid_for_the_sim_lab() -> None:
     defaults.update(service_accounts_domain_netbios="CORP", service_accounts_domain_dns="corp.mcms.internal")
     assert sa.input_errors(defaults, HOSTS, GROUPS) == []
     components = {a["component"] for a in defaults["service_accounts_accounts"]}
-    assert components == {"app_pool", "worker", "command", "telemetry"}
+    assert components == {"web", "worker", "command", "telemetry"}
 
 
 @pytest.mark.parametrize(
@@ -66,8 +66,26 @@ def test_role_defaults_are_valid_for_the_sim_lab() -> None:
         pytest.param(config(account(rights=["LogonAsService"])),
                      "service_accounts_accounts[0].rights: 'LogonAsService' is not a user right name",
                      id="misspelt-right"),
+        pytest.param(config(account(rights=["SeServicesLogonRight"])),
+                     "service_accounts_accounts[0].rights: 'SeServicesLogonRight' is not a user right Windows knows",
+                     id="misspelt-known-right"),
+        pytest.param(config(account(folders=[{"path": "releases", "rights": "FullControl"}])),
+                     "service_accounts_accounts[0].folders[0].rights: 'FullControl' is not one of",
+                     id="folder-full-control"),
+        pytest.param(config(account(folders=[{"path": "..\\Windows", "rights": "Read"}])),
+                     "service_accounts_accounts[0].folders[0].path: '..\\\\Windows' is not a local folder path",
+                     id="folder-parent-path"),
+        pytest.param(config(account(sql={"database": "MCMS", "roles": ["db_owner"]})),
+                     "service_accounts_accounts[0].sql.roles: db_owner would make the account an owner",
+                     id="sql-db-owner"),
+        pytest.param(config(account(sql={"database": "MCMS", "roles": ["db_ddladmin"]})),
+                     "service_accounts_accounts[0].sql.roles: db_ddladmin is granted only where migrations run",
+                     id="sql-ddladmin-by-hand"),
+        pytest.param(config(account(sql={"roles": ["db_datareader"]})),
+                     "service_accounts_accounts[0].sql.database: the database the account uses is not set",
+                     id="sql-no-database"),
         pytest.param(config(account(), account(name="svc_mcms_wrk")),
-                     "service_accounts_accounts[1].component: 'app_pool' is already the component of svc_mcms_app",
+                     "service_accounts_accounts[1].component: 'web' is already the component of svc_mcms_app",
                      id="duplicate-component"),
         pytest.param(config(account(kind="domain", password="{{ vault_x }}", name="svc_x$")),
                      "service_accounts_accounts[0].name: only a gMSA name may end with '$'", id="user-with-dollar"),
@@ -116,7 +134,7 @@ def test_later_layer_replaces_an_account_of_the_same_name() -> None:
 def test_host_plan_publishes_identities_and_groups_users_per_right(kind: str, identity: str) -> None:
     accounts = [account(kind=kind), account(name="svc_mcms_wrk", component="worker", rights=["SeServiceLogonRight"])]
     plan = sa.host_plan(accounts, "web01", GROUPS, "gmsa", "CORP", ["SeDenyInteractiveLogonRight"])
-    assert plan["identities"] == {"app_pool": identity, "worker": "CORP\\svc_mcms_wrk$"}
+    assert plan["identities"] == {"web": identity, "worker": "CORP\\svc_mcms_wrk$"}
     assert plan["rights"] == [
         {"name": "SeBatchLogonRight", "users": [identity]},
         {"name": "SeDenyInteractiveLogonRight", "users": [identity, "CORP\\svc_mcms_wrk$"]},
@@ -127,11 +145,41 @@ def test_host_plan_publishes_identities_and_groups_users_per_right(kind: str, id
     assert sa.host_plan(accounts, "sql01", GROUPS, "gmsa", "CORP", ["SeDenyInteractiveLogonRight"])["rights"] == []
 
 
+def test_host_plan_grants_rights_and_folders_in_one_list_per_account() -> None:
+    accounts = [account(folders=[{"path": "releases", "rights": "ReadAndExecute"},
+                                 {"path": "D:\\data\\", "rights": "Modify"}])]
+    plan = sa.host_plan(accounts, "web01", GROUPS, "gmsa", "CORP", ["SeDenyInteractiveLogonRight"], [], "C:\\MCMS")
+    assert plan["grants"] == [{"name": "CORP\\svc_mcms_app$",
+                               "rights": ["SeBatchLogonRight", "SeDenyInteractiveLogonRight"],
+                               "folders": [{"path": "C:\\MCMS\\releases", "rights": "ReadAndExecute"},
+                                           {"path": "D:\\data", "rights": "Modify"}]}]
+
+
+def test_sql_plan_logins_with_exact_roles_and_ddladmin_only_where_migrations_run() -> None:
+    accounts = [account(sql={"database": "MCMS", "migrations": True}),
+                account(name="svc_mcms_wrk", component="worker", sql={"database": "MCMS", "roles": ["db_datareader"]}),
+                account(name="svc_l", component="l", kind="local", password="p", sql={"database": "MCMS"}),
+                account(name="svc_n", component="n")]
+    assert sa.sql_plan(accounts, "gmsa", "CORP", False) == [
+        {"name": "CORP\\svc_mcms_app$", "database": "MCMS", "roles": ["db_datareader", "db_datawriter"]},
+        {"name": "CORP\\svc_mcms_wrk$", "database": "MCMS", "roles": ["db_datareader"]}]
+    assert sa.sql_plan(accounts, "gmsa", "CORP", True)[0]["roles"] == ["db_datareader", "db_datawriter",
+                                                                          "db_ddladmin"]
+    assert [lg["name"] for lg in sa.sql_plan(accounts, "gmsa", "CORP", True, ["svc_mcms_app"])] == [
+        "CORP\\svc_mcms_wrk$"]
+    # The SQL server records the accounts with a login there; removed ones are its logins to prune.
+    managed = sa.host_plan(accounts, "sql01", GROUPS, "gmsa", "CORP", [], [], "C:\\MCMS", ["sql01"])["managed"]
+    assert managed == ["svc_mcms_app|gmsa|sqllogin", "svc_mcms_wrk|gmsa|sqllogin"]
+    gone = sa.unmanaged(managed, managed[1:], "CORP")
+    assert sa.unmanaged_logins(gone) == ["CORP\\svc_mcms_app$"]
+
+
 def test_host_plan_leaves_pending_accounts_out_of_the_rights() -> None:
     plan = sa.host_plan([account()], "web01", GROUPS, "gmsa", "CORP", [], pending=["svc_mcms_app"])
     assert plan["rights"] == []
+    assert plan["grants"] == []
     assert plan["pending"] == ["CORP\\svc_mcms_app$"]
-    assert plan["identities"] == {"app_pool": "CORP\\svc_mcms_app$"}
+    assert plan["identities"] == {"web": "CORP\\svc_mcms_app$"}
 
 
 def test_directory_plan_lists_exactly_the_computers_that_use_a_gmsa() -> None:
@@ -187,3 +235,12 @@ def test_preflight_runs_the_same_rules_with_role_defaults() -> None:
 
 def test_preflight_ignores_roles_without_a_validator() -> None:
     assert pf.check_role_semantics("web01", {"no_such_role": {"no_such_role_x": "x"}}, HOSTS, GROUPS) == []
+
+
+def test_shared_passwords_make_the_kind_switch_one_variable() -> None:
+    shared = {"service_accounts_passwords": {"svc_mcms_app": "{{ vault_svc_mcms_app_password }}"}}
+    assert sa.input_errors(config(account(), **shared), HOSTS, GROUPS) == []
+    assert sa.input_errors(config(account(), service_accounts_kind="domain", **shared), HOSTS, GROUPS) == []
+    [merged] = sa.combine({**config(account()), **shared})
+    assert merged["password"] == "{{ vault_svc_mcms_app_password }}"
+    assert sa.input_errors(config(account(), service_accounts_kind="domain"), HOSTS, GROUPS) != []

@@ -51,6 +51,8 @@ INDEX: dict[str, str] = {
     "mcms.infra.win_cert_usage": "tls_probe",
     "mcms.infra.win_schannel": "schannel",
     "mcms.infra.win_tls_probe": "tls_probe",
+    "mcms.infra.sql_principals": "sql_principals",
+    "mcms.infra.win_account_grants": "account_grants",
     "microsoft.ad.group": "ad",
     "microsoft.ad.kds_root_key": "ad",
     "microsoft.ad.membership": "ad",

@@ -10,6 +10,8 @@ preflight); these filters only expose them to the role:
 * ``service_accounts_unmanaged``     -- recorded accounts the data no longer declares.
 * ``service_accounts_record_matches`` -- the host's record needs no write.
 * ``service_accounts_prune_rights``   -- rights to take back from removed accounts.
+* ``service_accounts_sql_plan``       -- the Windows logins, databases and exact roles of a SQL server.
+* ``service_accounts_unmanaged_logins`` -- the logins of accounts removed from the data.
 """
 
 from __future__ import annotations
@@ -36,4 +38,6 @@ class FilterModule:
             "service_accounts_unmanaged": sa.unmanaged,
             "service_accounts_record_matches": sa.record_matches,
             "service_accounts_prune_rights": sa.prune_rights,
+            "service_accounts_sql_plan": sa.sql_plan,
+            "service_accounts_unmanaged_logins": sa.unmanaged_logins,
         }

@@ -32,6 +32,36 @@ _RIGHT = re.compile(r"^Se[A-Za-z]+(Right|Privilege)$")
 # Rights an account must never be granted by this role: they are what the
 # deny rights take away.
 _FORBIDDEN_RIGHTS = frozenset({"SeInteractiveLogonRight", "SeRemoteInteractiveLogonRight"})
+# The user rights and privileges an LSA policy knows (ntsecapi.h, winnt.h):
+# a name outside this list is a typo Windows would refuse at run time.
+KNOWN_RIGHTS = frozenset({
+    "SeAssignPrimaryTokenPrivilege", "SeAuditPrivilege", "SeBackupPrivilege", "SeBatchLogonRight",
+    "SeChangeNotifyPrivilege", "SeCreateGlobalPrivilege", "SeCreatePagefilePrivilege", "SeCreatePermanentPrivilege",
+    "SeCreateSymbolicLinkPrivilege", "SeCreateTokenPrivilege", "SeDebugPrivilege",
+    "SeDelegateSessionUserImpersonatePrivilege", "SeDenyBatchLogonRight", "SeDenyInteractiveLogonRight",
+    "SeDenyNetworkLogonRight", "SeDenyRemoteInteractiveLogonRight", "SeDenyServiceLogonRight",
+    "SeEnableDelegationPrivilege", "SeImpersonatePrivilege", "SeIncreaseBasePriorityPrivilege",
+    "SeIncreaseQuotaPrivilege", "SeIncreaseWorkingSetPrivilege", "SeInteractiveLogonRight", "SeLoadDriverPrivilege",
+    "SeLockMemoryPrivilege", "SeMachineAccountPrivilege", "SeManageVolumePrivilege", "SeNetworkLogonRight",
+    "SeProfileSingleProcessPrivilege", "SeRelabelPrivilege", "SeRemoteInteractiveLogonRight",
+    "SeRemoteShutdownPrivilege", "SeRestorePrivilege", "SeSecurityPrivilege", "SeServiceLogonRight",
+    "SeShutdownPrivilege", "SeSyncAgentPrivilege", "SeSystemEnvironmentPrivilege", "SeSystemProfilePrivilege",
+    "SeSystemtimePrivilege", "SeTakeOwnershipPrivilege", "SeTcbPrivilege", "SeTimeZonePrivilege",
+    "SeTrustedCredManAccessPrivilege", "SeUndockPrivilege"})
+# Folder access a service account may be given (least privilege: never
+# FullControl, ChangePermissions or TakeOwnership).
+FOLDER_RIGHTS = ("ReadAndExecute", "Read", "ListDirectory", "Modify", "Write")
+# Database roles that would make an application account an owner or an
+# administrator of the database: refused (least privilege).
+_FORBIDDEN_DB_ROLES = frozenset({"db_owner", "db_securityadmin", "db_accessadmin"})
+DEFAULT_DB_ROLES = ("db_datareader", "db_datawriter")
+MIGRATIONS_ROLE = "db_ddladmin"
+SQL_LOGIN = "sqllogin"
+"""Marker in a host's record: the account has a SQL login on this host."""
+_ABS_PATH = re.compile(r"^[A-Za-z]:\\")
+_BAD_PATH = re.compile(r'[<>"|?*]|(^|\\)\.\.($|\\)')
+
+
 def combine(layers: Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     """The accounts of the three layers, by name; a later layer replaces an account of the same name."""
     by_name: dict[str, dict[str, t.Any]] = {}
@@ -39,6 +69,16 @@ def combine(layers: Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
         for account in layers.get(layer) or []:
             if isinstance(account, Mapping) and isinstance(account.get("name"), str):
                 by_name[account["name"].lower()] = dict(account)
+    # service_accounts_passwords: the password of a domain or local account
+    # that sets none itself, so that switching kind is one variable (a gMSA
+    # ignores it).
+    shared = layers.get("service_accounts_passwords") or {}
+    if isinstance(shared, Mapping):
+        for account in by_name.values():
+            name = account["name"].rstrip("$")
+            if account.get("password") in (None, "") and shared.get(name) not in (None, ""):
+                account["password"] = shared[name]
+                account["_password_shared"] = True
     return list(by_name.values())
 
 
@@ -115,12 +155,18 @@ def input_errors(config: Mapping[str, t.Any], inventory_hosts: Iterable[str],
             elif right in _FORBIDDEN_RIGHTS:
                 errors.append(f"{where}.rights: {right} is an interactive logon right, which service accounts "
                               "are denied")
+            elif right not in KNOWN_RIGHTS:
+                errors.append(f"{where}.rights: {right!r} is not a user right Windows knows (misspelt? e.g. "
+                              "SeServiceLogonRight, SeBatchLogonRight)")
+        errors.extend(_folder_errors(where, account.get("folders")))
+        errors.extend(_sql_errors(where, account.get("sql")))
         password_set = "password" in account and account.get("password") not in (None, "")
-        if kind == "gmsa" and password_set:
+        if kind == "gmsa" and password_set and not account.get("_password_shared"):
             errors.append(f"{where}.password: a gMSA has no password (the domain manages it): remove it")
         if kind in ("domain", "local") and account.get("state", "present") == "present" and not password_set:
             errors.append(f"{where}.password: a {kind} account needs a password from the vault "
-                          "('{{ vault_... }}' in vault.yml beside the vars)")
+                          "('{{ vault_... }}' in vault.yml beside the vars), in the account or in "
+                          "service_accounts_passwords")
     if needs_domain:
         for var in ("service_accounts_domain_netbios", "service_accounts_domain_dns"):
             value = config.get(var)
@@ -128,6 +174,62 @@ def input_errors(config: Mapping[str, t.Any], inventory_hosts: Iterable[str],
                 errors.append(f"{var}: the domain's name is not set and gmsa/domain accounts are declared: "
                               "set it in group_vars/all/ of the environment")
     return sorted(set(errors))
+
+
+def _folder_errors(where: str, folders: t.Any) -> list[str]:
+    if folders is None:
+        return []
+    if not isinstance(folders, list):
+        return [f"{where}.folders: must be a list of {{path, rights}}"]
+    errors = []
+    seen: set[str] = set()
+    for index, folder in enumerate(folders):
+        at = f"{where}.folders[{index}]"
+        if not isinstance(folder, Mapping) or not isinstance(folder.get("path"), str) or not folder["path"]:
+            errors.append(f"{at}.path: every folder needs a path (absolute, or relative to service_accounts_app_root)")
+            continue
+        path = folder["path"]
+        if _BAD_PATH.search(path) or path.startswith("\\\\"):
+            errors.append(f"{at}.path: {path!r} is not a local folder path (no UNC, '..' or wildcards)")
+        elif path.lower().rstrip("\\") in seen:
+            errors.append(f"{at}.path: {path!r} is listed twice for this account")
+        seen.add(path.lower().rstrip("\\"))
+        if folder.get("rights") not in FOLDER_RIGHTS:
+            errors.append(f"{at}.rights: {folder.get('rights')!r} is not one of {', '.join(FOLDER_RIGHTS)} "
+                          "(least privilege: no FullControl)")
+    return errors
+
+
+def _sql_errors(where: str, spec: t.Any) -> list[str]:
+    if spec is None:
+        return []
+    if not isinstance(spec, Mapping):
+        return [f"{where}.sql: must be a mapping {{database, roles, migrations}}"]
+    errors = []
+    if not isinstance(spec.get("database"), str) or not spec["database"]:
+        errors.append(f"{where}.sql.database: the database the account uses is not set")
+    roles = spec.get("roles", list(DEFAULT_DB_ROLES))
+    if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+        errors.append(f"{where}.sql.roles: must be a list of database role names")
+    else:
+        for role in roles:
+            if role.lower() in _FORBIDDEN_DB_ROLES:
+                errors.append(f"{where}.sql.roles: {role} would make the account an owner or administrator of "
+                              "the database: list the roles it needs (db_datareader, db_datawriter, ...)")
+            elif role.lower() == MIGRATIONS_ROLE:
+                errors.append(f"{where}.sql.roles: {MIGRATIONS_ROLE} is granted only where migrations run: set "
+                              "sql.migrations: true and service_accounts_sql_migrations: true instead")
+    if not isinstance(spec.get("migrations", False), bool):
+        errors.append(f"{where}.sql.migrations: must be true or false")
+    return errors
+
+
+def folder_path(path: str, app_root: str) -> str:
+    """A declared folder as an absolute Windows path (relative ones are under ``app_root``)."""
+    path = path.replace("/", "\\").rstrip("\\")
+    if _ABS_PATH.match(path + "\\"):
+        return path
+    return app_root.rstrip("\\") + "\\" + path.lstrip("\\")
 
 
 def used_by(account: Mapping[str, t.Any], groups: Mapping[str, Iterable[str]]) -> list[str]:
@@ -162,7 +264,8 @@ def _kind(account: Mapping[str, t.Any], default_kind: str) -> str:
 
 def host_plan(accounts: list[Mapping[str, t.Any]], host: str, groups: Mapping[str, Iterable[str]],
               default_kind: str, netbios: str, deny_rights: Iterable[str],
-              pending: Iterable[str] = ()) -> dict[str, t.Any]:
+              pending: Iterable[str] = (), app_root: str = "C:\\MCMS",
+              sql_hosts: Iterable[str] = ()) -> dict[str, t.Any]:
     """What ``host`` needs: identities by component, users per right, local users, the managed names.
 
     ``pending`` names accounts that a check-mode run would create first: they
@@ -170,18 +273,25 @@ def host_plan(accounts: list[Mapping[str, t.Any]], host: str, groups: Mapping[st
     name); they are listed in ``pending`` of the result instead.
     """
     waiting = {p.lower().rstrip("$") for p in pending}
+    sql_here = host in set(sql_hosts)
+    grants: list[dict[str, t.Any]] = []
     identities: dict[str, str] = {}
     rights: dict[str, list[str]] = {}
     local_users: list[dict[str, t.Any]] = []
     managed: list[str] = []
     not_yet: list[str] = []
     for account in accounts:
-        if account.get("state", "present") != "present" or host not in used_by(account, groups):
+        if account.get("state", "present") != "present":
             continue
         kind = _kind(account, default_kind)
+        if host not in used_by(account, groups):
+            if sql_here and account.get("sql") and kind != "local":
+                managed.append(record_entry(account["name"], kind, [SQL_LOGIN]))
+            continue
         ident = identity(account, kind, netbios)
         granted = list(dict.fromkeys(list(account.get("rights") or []) + list(deny_rights)))
-        managed.append(record_entry(account["name"], kind, granted))
+        marker = [SQL_LOGIN] if sql_here and account.get("sql") and kind != "local" else []
+        managed.append(record_entry(account["name"], kind, granted + marker))
         if account.get("component"):
             identities[account["component"]] = ident
         if kind == "local":
@@ -190,12 +300,16 @@ def host_plan(accounts: list[Mapping[str, t.Any]], host: str, groups: Mapping[st
         if account["name"].lower().rstrip("$") in waiting:
             not_yet.append(ident)
             continue
+        grants.append({"name": ident, "rights": sorted(granted),
+                       "folders": [{"path": folder_path(f["path"], app_root), "rights": f["rights"]}
+                                   for f in account.get("folders") or []]})
         for right in granted:
             rights.setdefault(right, [])
             if ident not in rights[right]:
                 rights[right].append(ident)
     return {
         "pending": not_yet,
+        "grants": grants,
         "identities": identities,
         "rights": [{"name": name, "users": users} for name, users in sorted(rights.items())],
         "local_users": local_users,
@@ -227,6 +341,37 @@ def directory_plan(accounts: list[Mapping[str, t.Any]], groups: Mapping[str, Ite
                           "description": account.get("purpose") or ""})
             managed.append(record_entry(name, "domain", ()))
     return {"gmsas": gmsas, "users": users, "managed": sorted(managed)}
+
+
+def sql_plan(accounts: list[Mapping[str, t.Any]], default_kind: str, netbios: str,
+             migrations: bool, pending: Iterable[str] = ()) -> list[dict[str, t.Any]]:
+    """The Windows logins a SQL server needs: one per account with ``sql``, its database and exactly its roles.
+
+    ``db_ddladmin`` is added for an account with ``sql.migrations`` only where
+    ``migrations`` (``service_accounts_sql_migrations``) is true. Local
+    accounts cannot log on to another host's SQL Server: they get no login.
+    ``pending``: accounts a check-mode run would create first (no login can
+    name them yet).
+    """
+    waiting = {p.lower().rstrip("$") for p in pending}
+    logins = []
+    for account in accounts:
+        spec = account.get("sql")
+        kind = _kind(account, default_kind)
+        if (account.get("state", "present") != "present" or not spec or kind == "local"
+                or account["name"].lower().rstrip("$") in waiting):
+            continue
+        roles = list(dict.fromkeys(spec.get("roles") or DEFAULT_DB_ROLES))
+        if spec.get("migrations") and migrations:
+            roles.append(MIGRATIONS_ROLE)
+        logins.append({"name": identity(account, kind, netbios), "database": spec["database"],
+                       "roles": sorted(roles)})
+    return logins
+
+
+def unmanaged_logins(gone: Iterable[Mapping[str, t.Any]]) -> list[str]:
+    """The logins of accounts removed from the data (their record entry carries the SQL marker)."""
+    return [g["identity"] for g in gone if SQL_LOGIN in (g.get("rights") or [])]
 
 
 def record_entry(name: str, kind: str, rights: Iterable[str]) -> str:
