@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-__all__ = ["SqlBackupError", "input_errors", "jobs", "problems", "recovery_plan"]
+__all__ = ["SqlBackupError", "databases", "input_errors", "jobs", "problems", "recovery_plan"]
 
 DAY_MINUTES = 24 * 60
 FULL_INTERVAL_HOURS = 24
@@ -29,6 +29,8 @@ ABSOLUTE_PATH_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<
 DATABASE_NAME_RE = re.compile(r"^[^\[\]',%]+$")
 SYSTEM_DATABASES = frozenset({"master", "model", "msdb", "tempdb"})
 KINDS = ("FULL", "DIFF", "LOG")
+# Layered like iis_sites: all hosts, group_vars, host_vars; a later layer replaces an entry of the same name.
+DATABASE_LAYERS = ("sql_backup_databases", "sql_backup_group_databases", "sql_backup_host_databases")
 
 
 class SqlBackupError(Exception):
@@ -94,31 +96,79 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
                  f"({FULL_INTERVAL_HOURS} h): a restore chain would lose its full backup",
                  "keep backups at least 24 hours; the policy asks for 14 days (336 hours)"))
 
-    databases = config.get("sql_backup_databases")
-    if not isinstance(databases, list) or not databases:
-        add(("sql_backup_databases", "is empty: nothing would be backed up",
-             "list the databases to back up, e.g. [{name: MCMS}]"))
-        databases = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(databases):
-        name = entry.get("name") if isinstance(entry, t.Mapping) else entry
-        where = f"sql_backup_databases[{index}]"
-        if not isinstance(name, str) or not name.strip():
-            add((where, "has no name", "give each entry a name"))
+    for var, interval, unit in (("sql_backup_verify_full_max_age_hours", FULL_INTERVAL_HOURS, "h"),
+                                ("sql_backup_verify_diff_max_age_hours", diff_hours, "h"),
+                                ("sql_backup_verify_log_max_age_minutes", log_minutes, "min")):
+        if var not in config:
             continue
-        if not DATABASE_NAME_RE.match(name):
-            add((where, f"name {name!r} holds a character DatabaseBackup's @Databases list cannot carry "
-                 "([ ] ' , %)", "rename the database or leave it out"))
-        if name.lower() in SYSTEM_DATABASES:
-            add((where, f"is the system database {name}", "list user databases only (system databases are "
-                 "backed up by the instance's own maintenance)"))
-        key = name.lower()
-        if key in seen:
-            add(("sql_backup_databases", f"lists database {name!r} twice (entries {seen[key]} and {index})",
-                 "keep one entry per database"))
-        else:
-            seen[key] = index
+        limit = _int(config.get(var))
+        reported = any(v == var.replace("verify_", "").replace("_max_age_hours", "_interval_hours")
+                       .replace("_max_age_minutes", "_interval_minutes") for v, _p, _f in found)
+        if limit is None or (interval is not None and not reported and limit <= interval):
+            add((var, f"is {config.get(var)!r} {unit}, not above the backup interval ({interval} {unit}): every "
+                 "backup verification would report a healthy database as failed",
+                 "leave room for one interval plus the backup's run time (defaults: 26 h, 13 h, 75 min)"))
+    suffix = config.get("sql_backup_verify_scratch_suffix")
+    if "sql_backup_verify_scratch_suffix" in config and (
+            not isinstance(suffix, str) or not suffix.strip() or not DATABASE_NAME_RE.match(suffix)
+            or not re.match(r"^[\w$#@-]+$", suffix)):
+        add(("sql_backup_verify_scratch_suffix", f"is {suffix!r}: the test restore would overwrite the database "
+             "itself or get a name T-SQL cannot quote", "use letters, digits or _ such as '_verify'"))
+
+    present = [layer for layer in DATABASE_LAYERS if isinstance(config.get(layer), list) and config.get(layer)]
+    for layer in DATABASE_LAYERS:
+        value = config.get(layer)
+        if value is not None and not isinstance(value, list):
+            add((layer, f"is {type(value).__name__}, not a list", "give a list such as [{name: MCMS}]"))
+    if not present:
+        add(("sql_backup_databases", "is empty (and so are sql_backup_group_databases and "
+             "sql_backup_host_databases): nothing would be backed up",
+             "list the databases to back up, e.g. [{name: MCMS}]"))
+    for layer in present:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(config[layer]):
+            name = entry.get("name") if isinstance(entry, t.Mapping) else entry
+            where = f"{layer}[{index}]"
+            if not isinstance(name, str) or not name.strip():
+                add((where, "has no name", "give each entry a name"))
+                continue
+            if not DATABASE_NAME_RE.match(name):
+                add((where, f"name {name!r} holds a character DatabaseBackup's @Databases list cannot carry "
+                     "([ ] ' , %)", "rename the database or leave it out"))
+            if name.lower() in SYSTEM_DATABASES:
+                add((where, f"is the system database {name}", "list user databases only (system databases are "
+                     "backed up by the instance's own maintenance)"))
+            key = name.lower()
+            if key in seen:
+                add((layer, f"lists database {name!r} twice (entries {seen[key]} and {index})",
+                     "keep one entry per database (a later layer replaces an entry of the same name: "
+                     "sql_backup_databases < sql_backup_group_databases < sql_backup_host_databases)"))
+            else:
+                seen[key] = index
     return found
+
+
+def databases(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The combined database list: ``sql_backup_databases``, then
+    ``sql_backup_group_databases``, then ``sql_backup_host_databases``; an
+    entry of a later layer replaces the entry of the same name (compared
+    case-insensitively, like SQL Server's default collation) as a whole, in
+    its place; new names are appended.  ``log_backups`` defaults to true."""
+    out: list[dict[str, t.Any]] = []
+    index: dict[str, int] = {}
+    for layer in DATABASE_LAYERS:
+        for entry in config.get(layer) or []:
+            item = dict(entry) if isinstance(entry, t.Mapping) else {"name": entry}
+            if not isinstance(item.get("name"), str):
+                raise SqlBackupError(f"{layer}: an entry has no name")
+            item.setdefault("log_backups", True)
+            key = item["name"].lower()
+            if key in index:
+                out[index[key]] = item
+            else:
+                index[key] = len(out)
+                out.append(item)
+    return out
 
 
 def input_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -159,11 +209,12 @@ def jobs(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     Raises :class:`SqlBackupError` when the input is invalid (the role's
     validate step runs :func:`problems` first, so this only guards direct use).
     """
-    errors = input_errors(config)
+    errors = [f"{var}: {problem} → {fix}" for var, problem, fix in problems(config)
+              if not var.startswith("sql_backup_verify_")]        # the verification's own input: not the jobs'
     if errors:
         raise SqlBackupError("; ".join(errors))
     prefix = str(config.get("sql_backup_job_prefix") or "DatabaseBackup")
-    entries = [e if isinstance(e, t.Mapping) else {"name": e} for e in config["sql_backup_databases"]]
+    entries = databases(config)
     names = [e["name"] for e in entries]
     log_names = [e["name"] for e in entries if e.get("log_backups", True)]
     directory = config["sql_backup_dir"]
