@@ -98,3 +98,18 @@ def test_checkdb_of_a_missing_database_fails_like_sql_server(run_module, chained
     check, _state = _checkdb(run_module, chained, db="Nope")
     assert check["failed"]
     assert "Could not find database 'Nope'." in str(check), check
+
+
+@pytest.mark.parametrize("local_file", ["D:\\Install\\missing.zip", "D:\\Install\\ola.txt", None])
+def test_a_bad_local_file_never_fails_the_install_like_dbatools(run_module, fresh_state, local_file):
+    """Install-DbaMaintenanceSolution (dbatools 2.x) falls back to its bundled copy on a missing or non-zip
+    -LocalFile, and never reads it on a host without Internet: the install succeeds and says nothing."""
+    from winsim.models import sql
+    from winsim.models.sql_agent import OLA_BUNDLED_SOURCE
+
+    sql.ensure_instance(fresh_state, sa_password=SA["sql_password"])
+    args = dict(SA, database="master", local_file=local_file) if local_file else dict(SA, database="master")
+    result, state = run_module("lowlydba.sqlserver.maintenance_solution", args, state=fresh_state, now=NOW)
+    assert result["changed"] and not result.get("failed") and not result.get("warnings"), result
+    assert inst(state)["maintenance_solution"]["source"] == OLA_BUNDLED_SOURCE
+    assert inst(state)["maintenance_solution"]["local_file"] == local_file

@@ -231,3 +231,19 @@ def test_preflight_runs_the_role_validation() -> None:
     assert all(p.host == "sql01" for p in found)
     good = {"sql_backup_databases": [{"name": "MCMS"}]}
     assert pf.check_role_semantics("sql01", {"sql_backup": pf.role_values(role, good, good.__getitem__)}) == []
+
+
+def test_the_solution_zip_on_the_controller_must_exist_and_be_a_zip(tmp_path: pathlib.Path) -> None:
+    """dbatools never fails on a bad -LocalFile (it installs its bundled copy): the preflight checks the file."""
+    zip_file = tmp_path / "sql-server-maintenance-solution-main.zip"
+    zip_file.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    text_file = tmp_path / "ola.txt"
+    text_file.write_text("x")
+    on_host = {"sql_backup_solution_file": "D:\\Install\\sql-server-maintenance-solution-main.zip"}
+    assert sb.problems(_config(sql_backup_solution_src=str(zip_file), **on_host)) == []
+    for source, words in ((str(tmp_path / "gone.zip"), "doesn't exist on the controller"),
+                          (str(text_file), "has to be a zip file"), ("ola.zip", "not an absolute path")):
+        found = sb.problems(_config(sql_backup_solution_src=source, **on_host))
+        assert [(v, words in p) for v, p, _f in found] == [("sql_backup_solution_src", True)], found
+    found = sb.problems(_config(sql_backup_solution_file="D:\\Install\\ola.7z"))
+    assert [v for v, _p, _f in found] == ["sql_backup_solution_file"]

@@ -57,7 +57,8 @@ Schema of ``state["sql"]["instances"][<lower-case instance name>]``::
                           "has_checksum", "is_copy_only", "is_compressed", "size_bytes", "paths": [files],
                           "position", "recovery_model", "user", "recovery_fork_guid", "verified"}],
      "maintenance_solution": null | {"database", "installed_at", "solution", "log_to_table", "install_jobs",
-                                     "install_parallel", "backup_location", "cleanup_time", "output_file_dir"}}
+                                     "install_parallel", "backup_location", "cleanup_time", "output_file_dir",
+                                     "source", "local_file"}}
 
 Schedules are shared objects as in ``msdb.dbo.sysschedules``: a job's
 schedules are the entries whose ``jobs`` name it.  LSNs are plain integers

@@ -17,6 +17,7 @@ which make the run fail.
 
 from __future__ import annotations
 
+import os
 import re
 import typing as t
 
@@ -69,6 +70,24 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
         add(("sql_backup_solution_file", f"is {solution_file!r}, not an absolute Windows path on the SQL host",
              "give the path of the Maintenance Solution zip on the host or a UNC share, e.g. "
              "'D:\\Install\\sql-server-maintenance-solution-main.zip'"))
+
+    if isinstance(solution_file, str) and solution_file and not solution_file.lower().endswith(".zip"):
+        add(("sql_backup_solution_file", f"is {solution_file!r}, not a .zip: dbatools would ignore it and install "
+             "its own bundled copy without saying so", "point it at sql-server-maintenance-solution-main.zip"))
+    source = config.get("sql_backup_solution_src")
+    if source:
+        if not isinstance(source, str) or not os.path.isabs(source):
+            add(("sql_backup_solution_src", f"is {source!r}, not an absolute path on the controller",
+                 "give the full path of the zip, e.g. '/srv/artifacts/sql-server-maintenance-solution-main.zip'"))
+        elif not os.path.isfile(source):
+            add(("sql_backup_solution_src", f"{source} doesn't exist on the controller",
+                 "fetch the zip from the artifact store or correct the path"))
+        elif not source.lower().endswith(".zip"):
+            add(("sql_backup_solution_src", f"{source} has to be a zip file",
+                 "give the Maintenance Solution's zip (sql-server-maintenance-solution-main.zip)"))
+        if not solution_file:
+            add(("sql_backup_solution_file", "is empty but sql_backup_solution_src is set: the zip has nowhere to go",
+                 "give the path on the SQL host, e.g. 'D:\\Install\\sql-server-maintenance-solution-main.zip'"))
 
     for var in ("sql_backup_full_start_time", "sql_backup_diff_start_time", "sql_backup_log_start_time"):
         value = config.get(var)
