@@ -55,11 +55,14 @@ def test_after_three_days_every_database_passes_with_rpo_ages_and_restore_time(a
     assert set(row["ages"]) == {"full", "diff", "log"}
     assert all(a["ok"] and a["age_minutes"] is not None for a in row["ages"].values()), row["ages"]
     assert row["ages"]["log"]["age_minutes"] <= 75
-    assert row["restore"]["ok"] and row["restore"]["seconds"] > 0
+    assert row["restore"]["ok"]
+    assert row["restore"]["seconds"] > 0
     assert row["restore"]["files"] == _chain(advanced)        # exactly the newest chain, full first
-    assert row["integrity"]["ok"] and row["scratch_dropped"] is True
+    assert row["integrity"]["ok"]
+    assert row["scratch_dropped"] is True
     assert f"{DATABASE.lower()}_verify" not in advanced.state(host)["sql"]["instances"]["mssqlserver"]["databases"]
-    assert f"{DATABASE}: PASSED; RPO ages: full " in run.output and " s (" in run.output
+    assert f"{DATABASE}: PASSED; RPO ages: full " in run.output
+    assert " s (" in run.output
     stats = advanced.stats(host, "last")
     print(f"{host}: backup verification of 1 database: {stats['module_runs']} module runs")
     assert stats["module_runs"] <= 1 + ROUND_TRIPS_PER_DATABASE, stats
@@ -77,7 +80,8 @@ def test_a_deleted_log_backup_fails_the_run_naming_the_database_and_the_break(
     assert report["passed"] is False
     assert "BACKUP VERIFICATION FAILED" in run.output
     assert f"{host}: database {DATABASE}: test restore failed:" in run.output, run.output
-    assert "Break in transaction log between" in run.output and logs[-1] in run.output
+    assert "Break in transaction log between" in run.output
+    assert logs[-1] in run.output
     # The half-done restore left nothing behind.
     assert f"{DATABASE.lower()}_verify" not in lab.state(host)["sql"]["instances"]["mssqlserver"]["databases"]
 
@@ -90,10 +94,13 @@ def test_a_damaged_full_backup_fails_the_run_with_the_checksum_error(advanced: L
     run, report = _verify(lab, "verify-damaged-full")
     assert run.returncode != 0, run.output
     row = report["reports"][0]["databases"][0]
-    assert row["status"] == "failed" and row["integrity"] is None
+    assert row["status"] == "failed"
+    assert row["integrity"] is None
     assert f"{host}: database {DATABASE}: test restore failed:" in run.output, run.output
-    assert "RESTORE detected an error on page" in run.output and "(Msg 3183)" in run.output
-    assert "(Msg 3013)" in run.output and full in run.output
+    assert "RESTORE detected an error on page" in run.output
+    assert "(Msg 3183)" in run.output
+    assert "(Msg 3013)" in run.output
+    assert full in run.output
     # SQL Server left the scratch database RESTORING; the verification dropped it all the same.
     assert row["scratch_dropped"] is True
     assert f"{DATABASE.lower()}_verify" not in lab.state(host)["sql"]["instances"]["mssqlserver"]["databases"]

@@ -44,7 +44,8 @@ def test_restore_time_is_simulated_from_the_backup_sizes(run_module, chained):
     assert per_file == [restore_seconds(s, last=i == len(chain) - 1) for i, s in enumerate(chain)]
     assert all(s >= 2 for s in per_file)
     totals = [r["DatabaseRestoreTime"]["TotalSeconds"] for r in result["data"]]
-    assert totals == sorted(totals) and totals[-1] == sum(per_file)     # cumulative, like dbatools
+    assert totals == sorted(totals)
+    assert totals[-1] == sum(per_file)
 
 
 def test_a_damaged_backup_fails_the_restore_with_sql_servers_errors(run_module, chained):
@@ -54,12 +55,14 @@ def test_a_damaged_backup_fails_the_restore_with_sql_servers_errors(run_module, 
     result, state = _restore(run_module, chained)
     assert result["failed"], result
     assert "RESTORE detected an error on page (1:312) in database \"AppDb_verify\"" in result["msg"]
-    assert "(Msg 3183)" in result["msg"] and "RESTORE DATABASE is terminating abnormally. (Msg 3013)" in result["msg"]
+    assert "(Msg 3183)" in result["msg"]
+    assert "RESTORE DATABASE is terminating abnormally. (Msg 3013)" in result["msg"]
     assert full in result["msg"]
     # SQL Server leaves the half-restored database RESTORING: CHECKDB cannot open it, the drop removes it.
     assert inst(state)["databases"]["appdb_verify"]["status"] == "Restoring"
     check, state = _checkdb(run_module, state)
-    assert check["failed"] and "It is in the middle of a restore." in str(check), check
+    assert check["failed"], check
+    assert "It is in the middle of a restore." in str(check), check
     dropped, state = run_module("lowlydba.sqlserver.database", dict(SA, database="AppDb_verify", state="absent",
                                                                          only_accessible=False),
                                 state=state, now=NOW)
@@ -78,17 +81,20 @@ def test_a_deleted_log_backup_breaks_the_chain_and_names_both_sides(run_module, 
     assert len(logs) == 2, files
     st.remove(chained, logs[0])
     chain = restore_chain(chained, "AppDb")
-    assert not chain["restorable"] and logs[0] in chain["missing"]
+    assert not chain["restorable"]
+    assert logs[0] in chain["missing"]
     result, state = _restore(run_module, chained)
     assert result["failed"], result
-    assert "Break in LSN Chain between" in result["msg"] and logs[1] in result["msg"], result["msg"]
+    assert "Break in LSN Chain between" in result["msg"], result["msg"]
+    assert logs[1] in result["msg"], result["msg"]
     assert "appdb_verify" not in inst(state)["databases"]      # dbatools checks the chain before it restores
 
 
 def test_checkdb_passes_on_a_restored_database_and_reads_only(run_module, chained):
     _result, state = _restore(run_module, chained)
     check, after = _checkdb(run_module, state, check_mode=True)
-    assert not check.get("failed") and after == state
+    assert not check.get("failed")
+    assert after == state
     check, after = _checkdb(run_module, state)
     assert not check.get("failed"), check
     assert inst(after)["databases"]["appdb_verify"]["last_known_good"] == st.iso(NOW)
@@ -110,6 +116,8 @@ def test_a_bad_local_file_never_fails_the_install_like_dbatools(run_module, fres
     sql.ensure_instance(fresh_state, sa_password=SA["sql_password"])
     args = dict(SA, database="master", local_file=local_file) if local_file else dict(SA, database="master")
     result, state = run_module("lowlydba.sqlserver.maintenance_solution", args, state=fresh_state, now=NOW)
-    assert result["changed"] and not result.get("failed") and not result.get("warnings"), result
+    assert result["changed"], result
+    assert not result.get("failed"), result
+    assert not result.get("warnings"), result
     assert inst(state)["maintenance_solution"]["source"] == OLA_BUNDLED_SOURCE
     assert inst(state)["maintenance_solution"]["local_file"] == local_file

@@ -44,11 +44,13 @@ def _report(reads: list, restores: list, checks: list, drops: list, dbs: t.Seque
 def test_a_healthy_database_passes_with_its_ages_and_restore_time() -> None:
     rep = _report([_read("MCMS")], [_restore("MCMS")], [_ok("MCMS")], [_ok("MCMS")])
     row = rep["databases"][0]
-    assert rep["passed"] and row["status"] == "passed", row["problems"]
+    assert rep["passed"], row["problems"]
+    assert row["status"] == "passed"
     assert {k: v["age_minutes"] for k, v in row["ages"].items()} == {"full": 630.0, "diff": 270.0, "log": 15.0}
     assert row["restore"]["seconds"] == 12.0            # DatabaseRestoreTime of the last file: the RTO figure
     assert row["restore"]["file_count"] == 3
-    assert row["integrity"] == {"ok": True, "error": None} and row["scratch_dropped"] is True
+    assert row["integrity"] == {"ok": True, "error": None}
+    assert row["scratch_dropped"] is True
 
 
 @pytest.mark.parametrize(("read", "words"), [
@@ -70,7 +72,8 @@ def test_the_log_threshold_is_inclusive_and_ignored_without_log_backups() -> Non
     rep = bv.report("sql01", NOW, [{"name": "MCMS", "log_backups": False}],
                     [_read("MCMS", log="0001-01-01T00:00:00.0000000")], [_restore("MCMS")], [_ok("MCMS")],
                     [_ok("MCMS")], THRESHOLDS)
-    assert rep["passed"] and "log" not in rep["databases"][0]["ages"]
+    assert rep["passed"]
+    assert "log" not in rep["databases"][0]["ages"]
 
 
 def test_a_failed_restore_names_the_break_and_the_scratch_database_is_still_dropped() -> None:
@@ -82,11 +85,15 @@ def test_a_failed_restore_names_the_break_and_the_scratch_database_is_still_drop
                   dbs=("MCMS", "Other"))
     assert not rep["passed"]
     mcms, other = rep["databases"]
-    assert mcms["status"] == "failed" and other["status"] == "passed"
-    assert mcms["integrity"] is None and mcms["scratch_dropped"] is True
+    assert mcms["status"] == "failed"
+    assert other["status"] == "passed"
+    assert mcms["integrity"] is None
+    assert mcms["scratch_dropped"] is True
     lines = bv.failures([rep])
-    assert len(lines) == 1 and lines[0].startswith("sql01: database MCMS: test restore failed:")
-    assert "Break in transaction log between" in lines[0] and "c.trn" in lines[0]
+    assert len(lines) == 1
+    assert lines[0].startswith("sql01: database MCMS: test restore failed:")
+    assert "Break in transaction log between" in lines[0]
+    assert "c.trn" in lines[0]
 
 
 def test_a_failed_checkdb_fails_the_database() -> None:

@@ -243,7 +243,10 @@ def test_the_solution_zip_on_the_controller_must_exist_and_be_a_zip(tmp_path: pa
     assert sb.problems(_config(sql_backup_solution_src=str(zip_file), **on_host)) == []
     for source, words in ((str(tmp_path / "gone.zip"), "doesn't exist on the controller"),
                           (str(text_file), "has to be a zip file"), ("ola.zip", "not an absolute path")):
-        found = sb.problems(_config(sql_backup_solution_src=source, **on_host))
-        assert [(v, words in p) for v, p, _f in found] == [("sql_backup_solution_src", True)], found
+        host_file = {"sql_backup_solution_file": "D:\\Install\\" + source.rsplit("/", 1)[-1]}
+        found = sb.problems(_config(sql_backup_solution_src=source, **host_file))
+        assert any(v == "sql_backup_solution_src" and words in p for v, p, _f in found), found
     found = sb.problems(_config(sql_backup_solution_file="D:\\Install\\ola.7z"))
     assert [v for v, _p, _f in found] == ["sql_backup_solution_file"]
+    found = sb.problems(_config(sql_backup_solution_src=str(zip_file), sql_backup_solution_file="D:\\Install\\o.zip"))
+    assert [(v, "differs from" in p) for v, p, _f in found] == [("sql_backup_solution_src", True)]

@@ -116,7 +116,8 @@ _LSN_ACTIVITY = 1_000_000_000
 _LSN_BACKUP = 200_000
 
 
-def sql_model(fqcn: str, *, partial_on_failure: bool = False) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.Any]]],
+def sql_model(fqcn: str, *, partial_on_failure: bool = False
+              ) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.Any]]],
                                          t.Callable[[ModuleContext], dict[str, t.Any]]]:
     """Register a lowlydba.sqlserver model.  Applies the part of
     ``Get-LowlyDbaSqlServerAuthSpec`` that the documented options cannot

@@ -586,7 +586,7 @@ def restore_seconds(backup_set: dict[str, t.Any], *, last: bool = False) -> int:
     """Simulated seconds to restore one backup set (see the constants above)."""
     size_mb = backup_set.get("size_bytes", 0) / 1024 / 1024
     rate = RESTORE_LOG_MB_PER_S if backup_set["type"] == "Log" else RESTORE_DATA_MB_PER_S
-    return int(round(RESTORE_FILE_OVERHEAD_S + size_mb / rate + (RESTORE_RECOVERY_S if last else 0)))
+    return round(RESTORE_FILE_OVERHEAD_S + size_mb / rate + (RESTORE_RECOVERY_S if last else 0))
 
 
 def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[str, t.Any]], *,

@@ -121,8 +121,8 @@ def report(host: str, now: t.Any, databases: list[t.Any], reads: list[t.Mapping[
         if read is None or not _ran(read):
             problems.append("its backup history was not read")
         elif _failed(read) or not isinstance(data, t.Mapping) or not data:
-            problems.append(f"its backup history could not be read: {_error(read) if _failed(read) else 'the '
-                            'database does not exist'}")
+            why = _error(read) if _failed(read) else "the database does not exist"
+            problems.append(f"its backup history could not be read: {why}")
         else:
             for kind, prop, _msdb in KINDS:
                 if kind == "log" and not log_backups:
@@ -150,8 +150,8 @@ def report(host: str, now: t.Any, databases: list[t.Any], reads: list[t.Mapping[
             else:
                 seconds = max((_seconds(i.get("DatabaseRestoreTime")) or 0.0) for i in items)
                 incomplete = [i.get("BackupFile") for i in items if i.get("RestoreComplete") is False]
-                row["restore"] = {"ok": not incomplete, "seconds": seconds, "files": [i.get("BackupFile") for i in items],
-                                  "file_count": len(items)}
+                row["restore"] = {"ok": not incomplete, "seconds": seconds,
+                                  "files": [i.get("BackupFile") for i in items], "file_count": len(items)}
                 if incomplete:
                     problems.append(f"test restore incomplete at {incomplete[0]}")
         check = check_by.get(name.lower())

@@ -85,6 +85,11 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
         elif not source.lower().endswith(".zip"):
             add(("sql_backup_solution_src", f"{source} has to be a zip file",
                  "give the Maintenance Solution's zip (sql-server-maintenance-solution-main.zip)"))
+        if isinstance(source, str) and isinstance(solution_file, str) and solution_file and (
+                os.path.basename(source).lower() != solution_file.rsplit("\\", 1)[-1].lower()):
+            add(("sql_backup_solution_src", f"file name {os.path.basename(source)!r} differs from the one of "
+                 f"sql_backup_solution_file ({solution_file!r}): the role copies the zip into that folder under its "
+                 "own name", "give both the same file name"))
         if not solution_file:
             add(("sql_backup_solution_file", "is empty but sql_backup_solution_src is set: the zip has nowhere to go",
                  "give the path on the SQL host, e.g. 'D:\\Install\\sql-server-maintenance-solution-main.zip'"))
