@@ -127,7 +127,7 @@ def test_twenty_days_keep_every_backup_the_newest_chain_needs_and_drop_older_ful
     host = lab.group("sqlservers")[0]
     state = lab.state(host)
     server = state["host"]["hostname"].upper()
-    now = dt.datetime.fromisoformat(json.loads(lab.winsim("clock", "show", "--json"))["now"].replace("Z", "+00:00"))
+    now = dt.datetime.fromisoformat(json.loads(lab.winsim("clock", "show", "--json"))["now"])
     run = lab.adhoc(host, "ansible.windows.win_find",
                     {"paths": f"{BACKUP_DIR}\\{server}\\{DATABASE}", "recurse": True, "patterns": ["*.bak", "*.trn"]})
     assert run.returncode == 0, run.output
@@ -137,10 +137,12 @@ def test_twenty_days_keep_every_backup_the_newest_chain_needs_and_drop_older_ful
                    for m in map(stamp.search, files) if m and m.group(1) == "FULL")
     kept = dt.timedelta(hours=336)
     assert fulls, files
-    assert all(now - f <= kept for f in fulls), [str(f) for f in fulls]     # older fulls are gone
-    assert now - fulls[0] >= kept - dt.timedelta(days=1), [str(f) for f in fulls]    # 14 days are still kept
+    # The last FULL job's cleanup deleted every full older than @CleanupTime before it (Ola: "older than").
+    assert fulls[0] >= fulls[-1] - kept, [str(f) for f in fulls]
+    assert now - fulls[0] >= kept, [str(f) for f in fulls]      # and 14 days of fulls are still kept
     assert len(fulls) >= 14, len(fulls)
     chain = restore_chain(state, DATABASE)
+    assert any("\\FULL\\" in f for f in chain["missing"]), "no full backup was ever deleted"
     assert chain["restorable"], chain["breaks"]
     assert set(chain["files"]) <= files, sorted(set(chain["files"]) - files)
     assert chain["missing"], "cleanup deleted nothing in 20 days"
