@@ -145,8 +145,8 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
         if value is not None and not isinstance(value, list):
             add((layer, f"is {type(value).__name__}, not a list", "give a list such as [{name: MCMS}]"))
     if not present:
-        add(("sql_backup_databases", "is empty (and so are sql_backup_group_databases and "
-             "sql_backup_host_databases): nothing would be backed up",
+        add(("sql_backup_databases", "is empty: nothing would be backed up (sql_backup_group_databases and "
+             "sql_backup_host_databases are empty too)",
              "list the databases to back up, e.g. [{name: MCMS}]"))
     for layer in present:
         seen: dict[str, int] = {}
