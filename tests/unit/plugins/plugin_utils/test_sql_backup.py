@@ -86,7 +86,44 @@ def test_bad_input_is_reported_naming_the_variable(overrides: dict[str, t.Any], 
     ("sql_backup_dir", "\\\\files.corp\\sqlbackup"), ("sql_backup_dir", "E:\\"),
 ])
 def test_good_values_pass(var: str, value: t.Any) -> None:
-    assert sb.problems(_config(**{var: value})) == []
+    # The verification's thresholds must stay above the intervals (tested below): loose ones here.
+    loose = {"sql_backup_verify_diff_max_age_hours": 25, "sql_backup_verify_log_max_age_minutes": 1500}
+    assert sb.problems(_config(**loose, **{var: value})) == []
+
+
+@pytest.mark.parametrize(("overrides", "variable"), [
+    pytest.param({"sql_backup_verify_log_max_age_minutes": 60}, "sql_backup_verify_log_max_age_minutes", id="log-60"),
+    pytest.param({"sql_backup_diff_interval_hours": 24}, "sql_backup_verify_diff_max_age_hours", id="diff-24h"),
+    pytest.param({"sql_backup_verify_full_max_age_hours": 24}, "sql_backup_verify_full_max_age_hours", id="full-24"),
+    pytest.param({"sql_backup_verify_scratch_suffix": ""}, "sql_backup_verify_scratch_suffix", id="no-suffix"),
+    pytest.param({"sql_backup_verify_scratch_suffix": "]x"}, "sql_backup_verify_scratch_suffix", id="bracket"),
+])
+def test_verification_thresholds_below_the_interval_are_refused(overrides: dict[str, t.Any], variable: str) -> None:
+    found = sb.problems(_config(**overrides))
+    assert [var for var, _p, _f in found] == [variable], found
+
+
+def test_database_layers_combine_by_name_later_layer_wins() -> None:
+    config = _config(sql_backup_databases=[{"name": "MCMS"}, {"name": "Reports", "log_backups": True}],
+                     sql_backup_group_databases=[{"name": "reports", "log_backups": False}],
+                     sql_backup_host_databases=[{"name": "Audit"}])
+    assert sb.problems(config) == []
+    assert sb.databases(config) == [{"name": "MCMS", "log_backups": True},
+                                    {"name": "reports", "log_backups": False},
+                                    {"name": "Audit", "log_backups": True}]
+    assert [j["command"].count("reports") for j in sb.jobs(config)] == [1, 1, 0]  # no log backups for it
+    assert filters.sql_backup_databases(config) == sb.databases(config)
+
+
+def test_a_database_listed_twice_in_one_layer_is_refused_naming_the_layer() -> None:
+    config = _config(sql_backup_group_databases=[{"name": "Audit"}, {"name": "AUDIT"}])
+    assert [var for var, _p, _f in sb.problems(config)] == ["sql_backup_group_databases"]
+
+
+def test_databases_in_a_lower_layer_only_are_enough() -> None:
+    config = _config(sql_backup_databases=[], sql_backup_host_databases=[{"name": "MCMS"}])
+    assert sb.problems(config) == []
+    assert [d["name"] for d in sb.databases(config)] == ["MCMS"]
 
 
 def test_input_errors_are_one_line_per_problem_naming_the_variable() -> None:
@@ -194,3 +231,22 @@ def test_preflight_runs_the_role_validation() -> None:
     assert all(p.host == "sql01" for p in found)
     good = {"sql_backup_databases": [{"name": "MCMS"}]}
     assert pf.check_role_semantics("sql01", {"sql_backup": pf.role_values(role, good, good.__getitem__)}) == []
+
+
+def test_the_solution_zip_on_the_controller_must_exist_and_be_a_zip(tmp_path: pathlib.Path) -> None:
+    """dbatools never fails on a bad -LocalFile (it installs its bundled copy): the preflight checks the file."""
+    zip_file = tmp_path / "sql-server-maintenance-solution-main.zip"
+    zip_file.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    text_file = tmp_path / "ola.txt"
+    text_file.write_text("x")
+    on_host = {"sql_backup_solution_file": "D:\\Install\\sql-server-maintenance-solution-main.zip"}
+    assert sb.problems(_config(sql_backup_solution_src=str(zip_file), **on_host)) == []
+    for source, words in ((str(tmp_path / "gone.zip"), "doesn't exist on the controller"),
+                          (str(text_file), "has to be a zip file"), ("ola.zip", "not an absolute path")):
+        host_file = {"sql_backup_solution_file": "D:\\Install\\" + source.rsplit("/", 1)[-1]}
+        found = sb.problems(_config(sql_backup_solution_src=source, **host_file))
+        assert any(v == "sql_backup_solution_src" and words in p for v, p, _f in found), found
+    found = sb.problems(_config(sql_backup_solution_file="D:\\Install\\ola.7z"))
+    assert [v for v, _p, _f in found] == ["sql_backup_solution_file"]
+    found = sb.problems(_config(sql_backup_solution_src=str(zip_file), sql_backup_solution_file="D:\\Install\\o.zip"))
+    assert [(v, "differs from" in p) for v, p, _f in found] == [("sql_backup_solution_src", True)]

@@ -57,7 +57,8 @@ Schema of ``state["sql"]["instances"][<lower-case instance name>]``::
                           "has_checksum", "is_copy_only", "is_compressed", "size_bytes", "paths": [files],
                           "position", "recovery_model", "user", "recovery_fork_guid", "verified"}],
      "maintenance_solution": null | {"database", "installed_at", "solution", "log_to_table", "install_jobs",
-                                     "install_parallel", "backup_location", "cleanup_time", "output_file_dir"}}
+                                     "install_parallel", "backup_location", "cleanup_time", "output_file_dir",
+                                     "source", "local_file"}}
 
 Schedules are shared objects as in ``msdb.dbo.sysschedules``: a job's
 schedules are the entries whose ``jobs`` name it.  LSNs are plain integers
@@ -115,7 +116,8 @@ _LSN_ACTIVITY = 1_000_000_000
 _LSN_BACKUP = 200_000
 
 
-def sql_model(fqcn: str) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.Any]]],
+def sql_model(fqcn: str, *, partial_on_failure: bool = False
+              ) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.Any]]],
                                          t.Callable[[ModuleContext], dict[str, t.Any]]]:
     """Register a lowlydba.sqlserver model.  Applies the part of
     ``Get-LowlyDbaSqlServerAuthSpec`` that the documented options cannot
@@ -131,7 +133,7 @@ def sql_model(fqcn: str) -> t.Callable[[t.Callable[[ModuleContext], dict[str, t.
 
         wrapper.__doc__ = func.__doc__
         wrapper.__name__ = func.__name__
-        model(fqcn, upstream=UPSTREAM)(wrapper)
+        model(fqcn, upstream=UPSTREAM, partial_on_failure=partial_on_failure)(wrapper)
         return wrapper
 
     return deco
@@ -893,7 +895,12 @@ _NONQUERY: list[tuple[str, re.Pattern[str]]] = [
      re.compile(r"^ALTER\s+AUTHORIZATION\s+ON\s+DATABASE::" + _NAME.format(g="db") + r"\s+TO\s+" +
                 _NAME.format(g="login") + r"$", re.I)),
     ("CHECKPOINT", re.compile(r"^CHECKPOINT$", re.I)),
+    ("DBCC CHECKDB (<db> | N'<db>') [WITH NO_INFOMSGS, ALL_ERRORMSGS, DATA_PURITY, PHYSICAL_ONLY]",
+     re.compile(r"^DBCC\s+CHECKDB\s*\(\s*(?:N?'(?P<dbq>[^']+)'|" + _NAME.format(g="db") + r")\s*\)"
+                r"(?:\s+WITH\s+(?P<opts>(?:NO_INFOMSGS|ALL_ERRORMSGS|DATA_PURITY|PHYSICAL_ONLY)"
+                r"(?:\s*,\s*(?:NO_INFOMSGS|ALL_ERRORMSGS|DATA_PURITY|PHYSICAL_ONLY))*))?$", re.I)),
 ]
+_CHECKDB = 5
 _RECOVERY = {"full": "Full", "simple": "Simple", "bulk_logged": "BulkLogged"}
 
 
@@ -910,6 +917,28 @@ def _statements(sql: str) -> list[str]:
 
 def _group(m: re.Match[str], g: str) -> str:
     return m.group(g) or m.group(g + "_bare")
+
+
+def _checkdb(ctx: ModuleContext, inst: dict[str, t.Any], name: str) -> None:
+    """``DBCC CHECKDB``: reads the database, writes nothing (check mode too:
+    ``-NoExec`` only parses it).  winsim models no page damage inside a
+    database, so a database that can be opened passes; one that cannot
+    fails with SQL Server's message (docs: winsim/docs/backup-verify.md)."""
+    db = find_database(inst, name)
+    if db is None:
+        ctx.fail("Executing nonquery failed.", exception=f"Could not find database '{name}'. The database either "
+                 "does not exist, or was dropped before a statement tried to use it. Verify if the database exists "
+                 "by querying the sys.databases catalog view.")
+    if ctx.check_mode:
+        return
+    status = str(db.get("status") or "Normal")
+    if status == "Restoring":
+        ctx.fail("Executing nonquery failed.", exception=f"Database '{db['name']}' cannot be opened. It is in the "
+                 "middle of a restore.")
+    if status == "Offline":
+        ctx.fail("Executing nonquery failed.", exception=f"Database '{db['name']}' cannot be opened because it is "
+                 "offline.")
+    db["last_known_good"] = iso(ctx.now())     # DBCC DBINFO's dbi_dbccLastKnownGood
 
 
 @sql_model("lowlydba.sqlserver.nonquery")
@@ -940,6 +969,9 @@ def nonquery(ctx: ModuleContext) -> dict[str, t.Any]:
                  f"by the login. The login failed.\nLogin failed for user '{conn.login}'.")
     for kind, m in plan:
         if kind == 4:
+            continue
+        if kind == _CHECKDB:
+            _checkdb(ctx, inst, m.group("dbq") or _group(m, "db"))
             continue
         db = find_database(inst, _group(m, "db"))
         if db is None:

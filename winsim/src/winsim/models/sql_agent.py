@@ -599,6 +599,7 @@ OLA_SOLUTION_FILES = {"Backup": "DatabaseBackup", "IntegrityCheck": "DatabaseInt
                       "IndexOptimize": "IndexOptimize"}
 OLA_DESCRIPTION = "Source: https://ola.hallengren.com"
 OLA_CATEGORY = "Database Maintenance"
+OLA_BUNDLED_SOURCE = "dbatools bin\\maintenancesolution (bundled copy; no Internet connectivity, -LocalFile not read)"
 CRLF = "\r\n"
 
 
@@ -657,7 +658,18 @@ def _objects(db: dict[str, t.Any], names: list[str], kind: str) -> list[dict[str
 def maintenance_solution(ctx: ModuleContext) -> dict[str, t.Any]:
     """``Install-DbaMaintenanceSolution``: installs from dbatools' bundled
     copy (winsim hosts are offline), so ``local_file`` and ``force`` change
-    nothing on the host."""
+    nothing on the host.
+
+    dbatools 2.0.0 to 2.8 (public/Install-DbaMaintenanceSolution.ps1): on a
+    host whose connection profile has no Internet connectivity the bundled
+    copy is taken and ``-LocalFile`` is never looked at; with Internet,
+    ``Save-DbaCommunitySoftware -LocalFile`` checks first that the file
+    exists ("<file> doesn't exist"), then that it ends in .zip ("<file> has
+    to be a zip file"), and Install-DbaMaintenanceSolution catches either
+    error and falls back to the bundled copy with a verbose message only.
+    So a missing or non-zip ``local_file`` never fails the module; the
+    state records which copy was installed (``source``) so tests can see it.
+    The ``sql_backup`` role stages and checks the zip itself."""
     p = ctx.params
     try:
         conn = connect(ctx)
@@ -728,7 +740,8 @@ def maintenance_solution(ctx: ModuleContext) -> dict[str, t.Any]:
     inst["maintenance_solution"] = {
         "database": db["name"], "installed_at": when, "solution": solution, "log_to_table": log_to_table,
         "install_jobs": install_jobs, "install_parallel": p["install_parallel"], "backup_location": backup_dir,
-        "cleanup_time": p["cleanup_time"] if install_jobs else None, "output_file_dir": p.get("output_file_dir")}
+        "cleanup_time": p["cleanup_time"] if install_jobs else None, "output_file_dir": p.get("output_file_dir"),
+        "source": OLA_BUNDLED_SOURCE, "local_file": p.get("local_file")}
     data = base_props(conn)
     data["Results"] = "Success"
     return ctx.exit(data=data)

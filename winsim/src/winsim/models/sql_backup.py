@@ -34,6 +34,7 @@ import datetime as _dt
 import json
 import typing as t
 
+from ..drift import Arg, DriftError, drift
 from ..state import (
     DiskFull,
     children,
@@ -356,9 +357,12 @@ def _warn(ctx: ModuleContext, function: str, msg: str) -> str:
     return f"[{ctx.now().strftime('%H:%M:%S')}][{function}] {msg}"
 
 
-@sql_model("lowlydba.sqlserver.restore")
+@sql_model("lowlydba.sqlserver.restore", partial_on_failure=True)
 def restore(ctx: ModuleContext) -> dict[str, t.Any]:
+    """A failed restore changes nothing, except a RESTORE that SQL Server
+    started and aborted (a damaged backup): its database stays RESTORING."""
     warnings: list[str] = []
+    ctx.commit_partial()
     try:
         return _restore(ctx, warnings)
     except DbaError as exc:
@@ -567,6 +571,24 @@ def _dest_files(ctx: ModuleContext, conn: Connection, target: str, full: dict[st
     return out
 
 
+# Simulated restore throughput (docs: winsim/docs/backup-verify.md). winsim's backups are instantaneous and its
+# clock is frozen, so a restore's elapsed time is computed from the backup sizes instead of measured: a fixed
+# cost per backup file (open the media, read the header, allocate or zero the files), data pages copied at
+# 200 MB/s, log records redone at 50 MB/s, and the recovery (undo) after the last file. Invoke-DbaAdvancedRestore
+# reports whole seconds (New-TimeSpan -Seconds).
+RESTORE_FILE_OVERHEAD_S = 2
+RESTORE_DATA_MB_PER_S = 200
+RESTORE_LOG_MB_PER_S = 50
+RESTORE_RECOVERY_S = 3
+
+
+def restore_seconds(backup_set: dict[str, t.Any], *, last: bool = False) -> int:
+    """Simulated seconds to restore one backup set (see the constants above)."""
+    size_mb = backup_set.get("size_bytes", 0) / 1024 / 1024
+    rate = RESTORE_LOG_MB_PER_S if backup_set["type"] == "Log" else RESTORE_DATA_MB_PER_S
+    return round(RESTORE_FILE_OVERHEAD_S + size_mb / rate + (RESTORE_RECOVERY_S if last else 0))
+
+
 def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[str, t.Any]], *,
            at: _dt.datetime | None = None, mark: str | None = None, warnings: list[str] | None = None
            ) -> list[dict[str, t.Any]]:
@@ -619,8 +641,23 @@ def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[s
         del inst["databases"][old["name"].lower()]
     inst["databases"][target.lower()] = db
     out = []
+    elapsed = 0
     for i, s in enumerate(chain):
         is_last = i == len(chain) - 1
+        damaged = s.get("damaged_page")
+        if damaged:
+            # RESTORE checks the page checksums of a backup taken WITH CHECKSUM (and reads every page of one
+            # taken without): SMO's Restore fails, Invoke-DbaAdvancedRestore stops the database's restore.
+            # The database stays behind RESTORING, as on SQL Server.
+            db["status"] = "Restoring"
+            ctx.commit_partial()
+            verb_word = "LOG" if s["type"] == "Log" else "DATABASE"
+            raise DbaError(
+                f"Failed to restore db {target}, stopping: Microsoft.Data.SqlClient.SqlError: RESTORE detected an "
+                f"error on page ({damaged}) in database \"{target}\" as being read from the backup set. "
+                f"(Msg 3183) File: {s['full_name']}. RESTORE {verb_word} is terminating abnormally. (Msg 3013)")
+        file_seconds = restore_seconds(s, last=is_last)
+        elapsed += file_seconds
         norecovery = p["no_recovery"] or not is_last or not reached
         verb = "LOG" if s["type"] == "Log" else "DATABASE"
         moves = "".join(f" MOVE N'{f['logical_name']}' TO N'{f['physical_name']}'," for f in dest) if i == 0 else ""
@@ -643,7 +680,28 @@ def _apply(ctx: ModuleContext, conn: Connection, target: str, chain: list[dict[s
             "RestoreDirectory": ",".join(sorted({f["physical_name"].rsplit(chr(92), 1)[0] for f in dest})),
             "BackupStartTime": dotnet_iso(s["start"]), "BackupEndTime": dotnet_iso(s["end"]),
             "RestoreTargetTime": dotnet_iso(at) if at is not None else "Latest", "Script": script,
-            "FileRestoreTime": timespan(0),
-            "DatabaseRestoreTime": timespan(0)})
+            "FileRestoreTime": timespan(file_seconds),
+            "DatabaseRestoreTime": timespan(elapsed)})
         out.append(item)
     return out
+
+
+# -- drifts: what happens to backup files outside SQL Server (``winsim drift``) --------
+
+@drift("corrupt-backup", section="files",
+       help="Damage a page inside a backup file (bit rot, a bad copy): the header still reads, RESTORE fails its "
+            "page checksum (Msg 3183).",
+       args=[Arg("path", "backup file, e.g. D:\\SQLBackup\\SQL01\\MCMS\\FULL\\SQL01_MCMS_FULL_20260303_000000.bak"),
+             Arg("--page", "the damaged page as (file:page)", required=False)])
+def corrupt_backup(state: dict[str, t.Any], now: _dt.datetime, *, path: str, page: str | None = None) -> str:
+    item = get_item(state, path)
+    if item is None or item["type"] != "file":
+        raise DriftError(f"no file {normpath(path, state)}")
+    data = read_file(state, path)
+    sets = parse_sets(data)
+    if not sets:
+        raise DriftError(f"{item['path']} is not a backup file")
+    page = page or "1:312"
+    text = data.decode("utf-8").replace(END + "\r\n", f"damaged_page={page}\r\n{END}\r\n")
+    write_file(state, item["path"], text.encode("utf-8"), item.get("modified") or iso(now))
+    return f"damaged page ({page}) of the {len(sets)} backup set(s) in {item['path']}"

@@ -5,7 +5,9 @@
 * ``sql_backup_input_errors`` -- every problem in the role's variables (the
   same function the preflight runs);
 * ``sql_backup_jobs``         -- the FULL/DIFF/LOG Agent jobs, steps and schedules;
-* ``sql_backup_recovery_plan`` -- missing databases, SIMPLE databases to fix or report.
+* ``sql_backup_recovery_plan`` -- missing databases, SIMPLE databases to fix or report;
+* ``sql_backup_databases``     -- the combined ``sql_backup_databases`` /
+  ``_group_`` / ``_host_`` list (a later layer replaces an entry of the same name).
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ def sql_backup_recovery_plan(reads: list[dict[str, t.Any]], databases: list[t.An
         raise AnsibleFilterError(f"sql_backup_recovery_plan: {exc}") from exc
 
 
+def sql_backup_databases(config: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The combined database list (see ``_sql_backup.databases``)."""
+    try:
+        return _sql_backup.databases(dict(config))
+    except (_sql_backup.SqlBackupError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError(f"sql_backup_databases: {exc}") from exc
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"sql_backup_input_errors": sql_backup_input_errors, "sql_backup_jobs": sql_backup_jobs,
-                "sql_backup_recovery_plan": sql_backup_recovery_plan}
+                "sql_backup_recovery_plan": sql_backup_recovery_plan, "sql_backup_databases": sql_backup_databases}

@@ -17,10 +17,11 @@ which make the run fail.
 
 from __future__ import annotations
 
+import os
 import re
 import typing as t
 
-__all__ = ["SqlBackupError", "input_errors", "jobs", "problems", "recovery_plan"]
+__all__ = ["SqlBackupError", "databases", "input_errors", "jobs", "problems", "recovery_plan"]
 
 DAY_MINUTES = 24 * 60
 FULL_INTERVAL_HOURS = 24
@@ -29,6 +30,8 @@ ABSOLUTE_PATH_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<
 DATABASE_NAME_RE = re.compile(r"^[^\[\]',%]+$")
 SYSTEM_DATABASES = frozenset({"master", "model", "msdb", "tempdb"})
 KINDS = ("FULL", "DIFF", "LOG")
+# Layered like iis_sites: all hosts, group_vars, host_vars; a later layer replaces an entry of the same name.
+DATABASE_LAYERS = ("sql_backup_databases", "sql_backup_group_databases", "sql_backup_host_databases")
 
 
 class SqlBackupError(Exception):
@@ -68,6 +71,29 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
              "give the path of the Maintenance Solution zip on the host or a UNC share, e.g. "
              "'D:\\Install\\sql-server-maintenance-solution-main.zip'"))
 
+    if isinstance(solution_file, str) and solution_file and not solution_file.lower().endswith(".zip"):
+        add(("sql_backup_solution_file", f"is {solution_file!r}, not a .zip: dbatools would ignore it and install "
+             "its own bundled copy without saying so", "point it at sql-server-maintenance-solution-main.zip"))
+    source = config.get("sql_backup_solution_src")
+    if source:
+        if not isinstance(source, str) or not os.path.isabs(source):
+            add(("sql_backup_solution_src", f"is {source!r}, not an absolute path on the controller",
+                 "give the full path of the zip, e.g. '/srv/artifacts/sql-server-maintenance-solution-main.zip'"))
+        elif not os.path.isfile(source):
+            add(("sql_backup_solution_src", f"{source} doesn't exist on the controller",
+                 "fetch the zip from the artifact store or correct the path"))
+        elif not source.lower().endswith(".zip"):
+            add(("sql_backup_solution_src", f"{source} has to be a zip file",
+                 "give the Maintenance Solution's zip (sql-server-maintenance-solution-main.zip)"))
+        if isinstance(source, str) and isinstance(solution_file, str) and solution_file and (
+                os.path.basename(source).lower() != solution_file.rsplit("\\", 1)[-1].lower()):
+            add(("sql_backup_solution_src", f"file name {os.path.basename(source)!r} differs from the one of "
+                 f"sql_backup_solution_file ({solution_file!r}): the role copies the zip into that folder under its "
+                 "own name", "give both the same file name"))
+        if not solution_file:
+            add(("sql_backup_solution_file", "is empty but sql_backup_solution_src is set: the zip has nowhere to go",
+                 "give the path on the SQL host, e.g. 'D:\\Install\\sql-server-maintenance-solution-main.zip'"))
+
     for var in ("sql_backup_full_start_time", "sql_backup_diff_start_time", "sql_backup_log_start_time"):
         value = config.get(var)
         if not isinstance(value, str) or not TIME_RE.match(value):
@@ -94,31 +120,79 @@ def problems(config: t.Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
                  f"({FULL_INTERVAL_HOURS} h): a restore chain would lose its full backup",
                  "keep backups at least 24 hours; the policy asks for 14 days (336 hours)"))
 
-    databases = config.get("sql_backup_databases")
-    if not isinstance(databases, list) or not databases:
-        add(("sql_backup_databases", "is empty: nothing would be backed up",
-             "list the databases to back up, e.g. [{name: MCMS}]"))
-        databases = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(databases):
-        name = entry.get("name") if isinstance(entry, t.Mapping) else entry
-        where = f"sql_backup_databases[{index}]"
-        if not isinstance(name, str) or not name.strip():
-            add((where, "has no name", "give each entry a name"))
+    for var, interval, unit in (("sql_backup_verify_full_max_age_hours", FULL_INTERVAL_HOURS, "h"),
+                                ("sql_backup_verify_diff_max_age_hours", diff_hours, "h"),
+                                ("sql_backup_verify_log_max_age_minutes", log_minutes, "min")):
+        if var not in config:
             continue
-        if not DATABASE_NAME_RE.match(name):
-            add((where, f"name {name!r} holds a character DatabaseBackup's @Databases list cannot carry "
-                 "([ ] ' , %)", "rename the database or leave it out"))
-        if name.lower() in SYSTEM_DATABASES:
-            add((where, f"is the system database {name}", "list user databases only (system databases are "
-                 "backed up by the instance's own maintenance)"))
-        key = name.lower()
-        if key in seen:
-            add(("sql_backup_databases", f"lists database {name!r} twice (entries {seen[key]} and {index})",
-                 "keep one entry per database"))
-        else:
-            seen[key] = index
+        limit = _int(config.get(var))
+        reported = any(v == var.replace("verify_", "").replace("_max_age_hours", "_interval_hours")
+                       .replace("_max_age_minutes", "_interval_minutes") for v, _p, _f in found)
+        if limit is None or (interval is not None and not reported and limit <= interval):
+            add((var, f"is {config.get(var)!r} {unit}, not above the backup interval ({interval} {unit}): every "
+                 "backup verification would report a healthy database as failed",
+                 "leave room for one interval plus the backup's run time (defaults: 26 h, 13 h, 75 min)"))
+    suffix = config.get("sql_backup_verify_scratch_suffix")
+    if "sql_backup_verify_scratch_suffix" in config and (
+            not isinstance(suffix, str) or not suffix.strip() or not DATABASE_NAME_RE.match(suffix)
+            or not re.match(r"^[\w$#@-]+$", suffix)):
+        add(("sql_backup_verify_scratch_suffix", f"is {suffix!r}: the test restore would overwrite the database "
+             "itself or get a name T-SQL cannot quote", "use letters, digits or _ such as '_verify'"))
+
+    present = [layer for layer in DATABASE_LAYERS if isinstance(config.get(layer), list) and config.get(layer)]
+    for layer in DATABASE_LAYERS:
+        value = config.get(layer)
+        if value is not None and not isinstance(value, list):
+            add((layer, f"is {type(value).__name__}, not a list", "give a list such as [{name: MCMS}]"))
+    if not present:
+        add(("sql_backup_databases", "is empty: nothing would be backed up (sql_backup_group_databases and "
+             "sql_backup_host_databases are empty too)",
+             "list the databases to back up, e.g. [{name: MCMS}]"))
+    for layer in present:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(config[layer]):
+            name = entry.get("name") if isinstance(entry, t.Mapping) else entry
+            where = f"{layer}[{index}]"
+            if not isinstance(name, str) or not name.strip():
+                add((where, "has no name", "give each entry a name"))
+                continue
+            if not DATABASE_NAME_RE.match(name):
+                add((where, f"name {name!r} holds a character DatabaseBackup's @Databases list cannot carry "
+                     "([ ] ' , %)", "rename the database or leave it out"))
+            if name.lower() in SYSTEM_DATABASES:
+                add((where, f"is the system database {name}", "list user databases only (system databases are "
+                     "backed up by the instance's own maintenance)"))
+            key = name.lower()
+            if key in seen:
+                add((layer, f"lists database {name!r} twice (entries {seen[key]} and {index})",
+                     "keep one entry per database (a later layer replaces an entry of the same name: "
+                     "sql_backup_databases < sql_backup_group_databases < sql_backup_host_databases)"))
+            else:
+                seen[key] = index
     return found
+
+
+def databases(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The combined database list: ``sql_backup_databases``, then
+    ``sql_backup_group_databases``, then ``sql_backup_host_databases``; an
+    entry of a later layer replaces the entry of the same name (compared
+    case-insensitively, like SQL Server's default collation) as a whole, in
+    its place; new names are appended.  ``log_backups`` defaults to true."""
+    out: list[dict[str, t.Any]] = []
+    index: dict[str, int] = {}
+    for layer in DATABASE_LAYERS:
+        for entry in config.get(layer) or []:
+            item = dict(entry) if isinstance(entry, t.Mapping) else {"name": entry}
+            if not isinstance(item.get("name"), str):
+                raise SqlBackupError(f"{layer}: an entry has no name")
+            item.setdefault("log_backups", True)
+            key = item["name"].lower()
+            if key in index:
+                out[index[key]] = item
+            else:
+                index[key] = len(out)
+                out.append(item)
+    return out
 
 
 def input_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -159,11 +233,12 @@ def jobs(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     Raises :class:`SqlBackupError` when the input is invalid (the role's
     validate step runs :func:`problems` first, so this only guards direct use).
     """
-    errors = input_errors(config)
+    errors = [f"{var}: {problem} → {fix}" for var, problem, fix in problems(config)
+              if not var.startswith("sql_backup_verify_")]        # the verification's own input: not the jobs'
     if errors:
         raise SqlBackupError("; ".join(errors))
     prefix = str(config.get("sql_backup_job_prefix") or "DatabaseBackup")
-    entries = [e if isinstance(e, t.Mapping) else {"name": e} for e in config["sql_backup_databases"]]
+    entries = databases(config)
     names = [e["name"] for e in entries]
     log_names = [e["name"] for e in entries if e.get("log_backups", True)]
     directory = config["sql_backup_dir"]
