@@ -48,6 +48,7 @@ INDEX: dict[str, str] = {
     "lowlydba.sqlserver.restore": "sql",
     "lowlydba.sqlserver.user": "sql",
     "lowlydba.sqlserver.user_role": "sql",
+    "mcms.infra.win_app_release": "app_release",
     "microsoft.ad.group": "ad",
     "microsoft.ad.kds_root_key": "ad",
     "microsoft.ad.membership": "ad",
