@@ -47,6 +47,11 @@ def installed_version(collection: str) -> str | None:
         manifest = Path(base) / "ansible_collections" / ns / name / "MANIFEST.json"
         if manifest.is_file():
             return str(json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]["version"])
+        galaxy = manifest.with_name("galaxy.yml")  # an in-repo (project-owned) collection, not built
+        if galaxy.is_file():
+            import yaml
+
+            return str((yaml.safe_load(galaxy.read_text(encoding="utf-8")) or {}).get("version"))
     return None
 
 

@@ -20,7 +20,7 @@ from . import services
 from ._base import ModuleContext, model
 from .iis import _app_key, _find_app, _require_webadministration, find_site
 
-_UPSTREAM = "mcms.infra (project-owned)"
+_UPSTREAM = "mcms.infra 0.1.0"  # project-owned (collections/ansible_collections/mcms/infra)
 
 
 def _version(state: dict[str, t.Any], path: str | None) -> str | None:
