@@ -80,3 +80,15 @@ def test_check_mode_reads_the_same_and_no_application_is_none(run, web):
 def test_unknown_option_fails_like_ansible_basic(run, web):
     result, _ = run("mcms.infra.win_app_release", dict(ARGS, bogus=1), state=web)
     assert result.get("failed") and "bogus" in result["msg"]
+
+
+def test_win_uri_host_header_selects_the_binding_independent_of_dns(run, web):
+    result, s = run("microsoft.iis.website", {"name": "mcms", "state": "started",
+                                              "bindings": {"set": [{"ip": "*", "port": 80,
+                                                                    "hostname": "mcms.example"}]}}, state=web)
+    _ok(result)
+    args = {"url": "http://127.0.0.1/health", "return_content": True, "status_code": [200, 400]}
+    plain, _ = run("ansible.windows.win_uri", args, state=s)
+    assert plain["status_code"] == 400  # Bad Request - Invalid Hostname: no binding for 127.0.0.1
+    named, _ = run("ansible.windows.win_uri", dict(args, headers={"Host": "mcms.example"}), state=s)
+    assert named["status_code"] == 200 and named["json"]["version"] == "1.4.0"
