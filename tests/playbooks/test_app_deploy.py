@@ -118,13 +118,32 @@ def test_unhealthy_release_rolls_back_and_stops_the_rollout(lab: Lab) -> None:
         ("web01", "automatic-rollback", "1.4.0", "success")
 
 
+def test_dropped_connection_mid_switch_then_rerun_converges(lab: Lab) -> None:
+    # web01 serves 1.4.0; the connection drops in the middle of the switch to 1.5.0.
+    lab.winsim("fault", "web01", "add", "drop_connection", "--at", "9")
+    first = lab.playbook("playbooks/deploy.yml", "-e", "app_version=1.5.0", "--limit", "web01", label="app-drop")
+    lab.winsim("fault", "web01", "clear")
+    assert first.returncode != 0 and "UNREACHABLE" in first.output, first.output
+
+    rerun = lab.playbook("playbooks/deploy.yml", "-e", "app_version=1.5.0", "--limit", "web01", label="app-rerun")
+    assert rerun.returncode == 0, rerun.output
+    assert serving(lab, "web01") == "1.5.0"
+    assert "releases\\1.5.0\\worker" in lab.state("web01")["services"]["mcms.worker"]["path"].lower()
+    files = lab.state("web01")["files"]
+    assert not any(k.endswith("\\app_offline.htm") for k in files), [k for k in files if "offline" in k]
+    last = logbook(lab)[-1]
+    assert (last["host"], last["action"], last["to_version"], last["result"]) == ("web01", "deploy", "1.5.0", "success")
+    if last["from_version"] == "1.5.0":  # the first run had switched the application before the drop
+        assert "resumed" in (last["message"] or "")
+
+
 def test_secret_reaches_the_host_and_nothing_else(lab: Lab) -> None:
     lab.write_vaulted_host_var("web01", "vault_app_db_password", SECRET)
     lab.write_host_vars("web01", "app_secrets", {"app_secrets": [
         {"path": "ConnectionStrings:Mcms", "value": "{{ vault_app_db_password }}"}]})
     run = lab.playbook("playbooks/app.yml", "-vvv", "--diff", label="app-secret")
     assert run.returncode == 0, run.output
-    settings = lab.state("web01")["files"]["c:\\mcms\\releases\\1.4.0\\appsettings.development.json"]
+    settings = lab.state("web01")["files"].get("c:\\mcms\\releases\\1.4.0\\appsettings.development.json")
     assert settings is not None
     assert SECRET not in run.output
     assert SECRET not in (lab.root / "logs" / "deploy" / "sim.jsonl").read_text(encoding="utf-8")
