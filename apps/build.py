@@ -16,7 +16,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collections"))
 
-from ansible_collections.mcms.infra.plugins.plugin_utils import _app  # noqa: E402
+from ansible_collections.mcms.infra.plugins.plugin_utils import _app
 
 
 def build(dest: str = os.path.join(HERE, "dist")) -> dict[str, str]:

@@ -39,4 +39,5 @@ def test_health_reports_the_release_from_the_node(host: t.Any) -> None:
     result = run(host, "ansible.windows.win_uri", {
         "url": f"http://127.0.0.1/{DEFAULTS['app_iis_application']}/health",
         "headers": {"Host": SCENARIO["app_scenario_hostname"]}, "return_content": True})
-    assert result["status_code"] == 200 and result["json"]["version"] == VERSION
+    assert result["status_code"] == 200
+    assert result["json"]["version"] == VERSION

@@ -49,7 +49,8 @@ def web(run) -> dict[str, t.Any]:
 def test_reads_current_release_version_and_releases(run, web):
     result, after = run("mcms.infra.win_app_release", ARGS, state=web)
     _ok(result)
-    assert result["changed"] is False and after == web
+    assert result["changed"] is False
+    assert after == web
     assert result["current_path"] == f"{RELEASES}\\1.4.0"
     assert result["current_version"] == "1.4.0"
     assert result["releases"] == ["1.4.0", "1.5.0"]
@@ -73,13 +74,15 @@ def test_reports_missing_and_mismatched_files_with_masked_drift(run, web):
 def test_check_mode_reads_the_same_and_no_application_is_none(run, web):
     result, after = run("mcms.infra.win_app_release", dict(ARGS, application="other"), state=web, check_mode=True)
     _ok(result)
-    assert result["application"]["exists"] is False and result["current_version"] is None
+    assert result["application"]["exists"] is False
+    assert result["current_version"] is None
     assert after == web
 
 
 def test_unknown_option_fails_like_ansible_basic(run, web):
     result, _ = run("mcms.infra.win_app_release", dict(ARGS, bogus=1), state=web)
-    assert result.get("failed") and "bogus" in result["msg"]
+    assert result.get("failed")
+    assert "bogus" in result["msg"]
 
 
 def test_win_uri_host_header_selects_the_binding_independent_of_dns(run, web):
@@ -91,4 +94,5 @@ def test_win_uri_host_header_selects_the_binding_independent_of_dns(run, web):
     plain, _ = run("ansible.windows.win_uri", args, state=s)
     assert plain["status_code"] == 400  # Bad Request - Invalid Hostname: no binding for 127.0.0.1
     named, _ = run("ansible.windows.win_uri", dict(args, headers={"Host": "mcms.example"}), state=s)
-    assert named["status_code"] == 200 and named["json"]["version"] == "1.4.0"
+    assert named["status_code"] == 200
+    assert named["json"]["version"] == "1.4.0"

@@ -55,13 +55,15 @@ def test_version_not_in_the_source_names_the_available_ones() -> None:
 
 def test_checksum_mismatch_is_refused() -> None:
     found = _app.problems(config(app_artifact_checksums={"1.5.0": "0" * 64}))
-    assert variables(found) == ["app_artifact_checksums"] and "mismatch" in found[0][1]
+    assert variables(found) == ["app_artifact_checksums"]
+    assert "mismatch" in found[0][1]
 
 
 @pytest.mark.parametrize("over", [{"app_require_pinned_checksum": True}, {"mcms_environment": "prod"}])
 def test_checksum_must_be_pinned_where_required(over: dict[str, t.Any]) -> None:
     found = _app.problems(config(**over))
-    assert variables(found) == ["app_artifact_checksums"] and "no SHA-256 for version 1.5.0" in found[0][1]
+    assert variables(found) == ["app_artifact_checksums"]
+    assert "no SHA-256 for version 1.5.0" in found[0][1]
 
 
 def test_pinned_checksum_is_accepted_in_prod() -> None:
@@ -87,7 +89,8 @@ def test_settings_document_places_secrets_at_their_path() -> None:
 
 def test_web_config_sets_environment_hosting_model_and_shared_stdout_log() -> None:
     text = _app.web_config("Mcms.Api.dll", "Staging", "outofprocess", "C:\\MCMS\\shared\\logs\\stdout")
-    assert 'arguments=".\\Mcms.Api.dll"' in text and 'hostingModel="outofprocess"' in text
+    assert 'arguments=".\\Mcms.Api.dll"' in text
+    assert 'hostingModel="outofprocess"' in text
     assert 'name="ASPNETCORE_ENVIRONMENT" value="Staging"' in text
     assert 'stdoutLogFile="C:\\MCMS\\shared\\logs\\stdout"' in text
 
@@ -134,7 +137,8 @@ def _action(tmp_path: pathlib.Path, check_mode: bool) -> dict[str, t.Any]:
 def test_logbook_action_writes_one_line(tmp_path: pathlib.Path) -> None:
     result = _action(tmp_path, check_mode=False)
     lines = (tmp_path / "sim.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 1 and json.loads(lines[0])["host"] == "web01"
+    assert len(lines) == 1
+    assert json.loads(lines[0])["host"] == "web01"
     assert result["record"]["to_version"] == "1.5.0"
 
 

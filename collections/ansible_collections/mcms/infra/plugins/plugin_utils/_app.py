@@ -230,12 +230,13 @@ def settings_document(settings: t.Mapping[str, t.Any], secrets: t.Iterable[t.Map
 
 def web_config(dll: str, environment: str, hosting_model: str, stdout_log: str) -> str:
     """The ``web.config`` of a release for the ASP.NET Core Module V2."""
+    arguments = quoteattr(".\\" + dll)  # no backslash inside an f-string (Python 3.11)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n'
         '  <location path="." inheritInChildApplications="false">\r\n    <system.webServer>\r\n'
         '      <handlers>\r\n        <add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" '
         'resourceType="Unspecified" />\r\n      </handlers>\r\n'
-        f'      <aspNetCore processPath="dotnet" arguments={quoteattr(".\\" + dll)} stdoutLogEnabled="true" '
+        f'      <aspNetCore processPath="dotnet" arguments={arguments} stdoutLogEnabled="true" '
         f'stdoutLogFile={quoteattr(stdout_log)} hostingModel={quoteattr(hosting_model)}>\r\n'
         '        <environmentVariables>\r\n'
         f'          <environmentVariable name="ASPNETCORE_ENVIRONMENT" value={quoteattr(environment)} />\r\n'
