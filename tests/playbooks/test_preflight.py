@@ -49,7 +49,7 @@ def test_intact_sim_inventory_passes_the_preflight(sim_copy: pathlib.Path) -> No
     result = run_playbook("site.yml", "-i", str(sim_copy), *ONLY_PREFLIGHT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Preflight passed for 4 host(s)" in result.stdout
-    assert "web01 [service_accounts, iis, tls]" in result.stdout
+    assert "web01 [service_accounts, iis, tls, app]" in result.stdout
     assert _state_files(sim_copy) == []
 
 

@@ -53,6 +53,7 @@ INDEX: dict[str, str] = {
     "mcms.infra.win_tls_probe": "tls_probe",
     "mcms.infra.sql_principals": "sql_principals",
     "mcms.infra.win_account_grants": "account_grants",
+    "mcms.infra.win_app_release": "app_release",
     "microsoft.ad.group": "ad",
     "microsoft.ad.kds_root_key": "ad",
     "microsoft.ad.membership": "ad",

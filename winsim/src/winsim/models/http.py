@@ -162,6 +162,10 @@ class Request:
     authenticated: bool = False
     follow_redirects: str = "safe"
     maximum_redirection: int = 50
+    host_header: str | None = None
+    """``headers: {Host: ...}`` (``HttpWebRequest.Host``): the name sent in the Host header and SNI,
+    and checked against the certificate, while the URL's host decides where the request goes (a smoke
+    check to ``https://127.0.0.1/`` for ``mcms.example``, independent of DNS)."""
 
 
 # -- name resolution --------------------------------------------------------------
@@ -567,7 +571,7 @@ def _release_fault(faults: Faults, kind: str, version: str | None) -> dict[str, 
 def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: urllib.parse.SplitResult,
            server_name: str | None = None) -> Response:
     scheme = parsed.scheme.lower()
-    host = parsed.hostname or ""
+    host = req.host_header or parsed.hostname or ""
     port = parsed.port or (443 if scheme == "https" else 80)
     if not (server.get("iis") or {}).get("installed") or not features.installed(server, "Web-Server"):
         raise WebError(UNABLE_TO_CONNECT)
@@ -909,6 +913,8 @@ def request_from_params(ctx: ModuleContext, url: str, method: str | None = None)
         authenticated=bool(p.get("use_default_credential") or p.get("url_username")),
         follow_redirects=p.get("follow_redirects") or "safe",
         maximum_redirection=int(p.get("maximum_redirection") if p.get("maximum_redirection") is not None else 50),
+        host_header=next((str(v).split(":")[0] for k, v in (p.get("headers") or {}).items()
+                          if str(k).lower() == "host"), None),
     )
 
 

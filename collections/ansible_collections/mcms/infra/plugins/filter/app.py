@@ -1,0 +1,58 @@
+# Copyright: MCMS infrastructure team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the ``app`` role; the logic lives in ``plugin_utils/_app.py``.
+
+* ``app_input_errors``      -- every problem in the role's variables (the preflight's function);
+* ``app_artifact``          -- the verified package (path, sha256, manifest of its files);
+* ``app_settings_document`` -- the text of ``appsettings.<Environment>.json``;
+* ``app_web_config``        -- the text of the release's ``web.config``;
+* ``app_sha256``            -- SHA-256 of a text (UTF-8);
+* ``app_retention``         -- the releases that may be removed.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mcms.infra.plugins.plugin_utils import _app
+
+
+def app_input_errors(config: dict[str, t.Any], template_dir: str | None = None) -> list[str]:
+    if not isinstance(config, dict):
+        raise AnsibleFilterError("app_input_errors: expects a dict of the role's variables")
+    return _app.input_errors(config, template_dir)
+
+
+def app_artifact(config: dict[str, t.Any]) -> dict[str, t.Any]:
+    try:
+        return _app.artifact(config)
+    except (_app.AppError, OSError) as exc:
+        raise AnsibleFilterError(f"app_artifact: {exc}") from exc
+
+
+def app_settings_document(settings: dict[str, t.Any], secrets: list[dict[str, t.Any]]) -> str:
+    try:
+        return _app.settings_document(settings, secrets)
+    except (KeyError, TypeError, ValueError) as exc:  # never the value: it may be a secret
+        raise AnsibleFilterError(f"app_settings_document: invalid settings ({type(exc).__name__})") from None
+
+
+def app_web_config(dll: str, environment: str, hosting_model: str, stdout_log: str) -> str:
+    return _app.web_config(dll, environment, hosting_model, stdout_log)
+
+
+def app_sha256(text: str) -> str:
+    return _app.sha256_text(str(text))
+
+
+def app_retention(releases: list[str], current: str | None, previous: str | None, keep: int) -> list[str]:
+    return _app.retention(releases or [], current, previous, int(keep))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"app_input_errors": app_input_errors, "app_artifact": app_artifact,
+                "app_settings_document": app_settings_document, "app_web_config": app_web_config,
+                "app_sha256": app_sha256, "app_retention": app_retention}

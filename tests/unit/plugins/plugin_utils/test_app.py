@@ -1,0 +1,148 @@
+"""Unit tests of the app role's controller logic (``plugin_utils/_app.py``) and the logbook action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import pathlib
+import typing as t
+from unittest import mock
+
+import pytest
+
+from ansible_collections.mcms.infra.plugins.plugin_utils import _app
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+DIST = REPO / "apps" / "dist"
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def config(**over: t.Any) -> dict[str, t.Any]:
+    base = {"app_version": "1.5.0", "app_artifact_source": str(DIST), "app_artifact_checksums": {},
+            "app_require_pinned_checksum": False, "app_keep_releases": 3, "app_root": "C:\\MCMS",
+            "app_aspnet_environment": "Production", "app_settings": {}, "app_secrets": [],
+            "app_smoke_host": "mcms.example"}
+    base.update(over)
+    return base
+
+
+def variables(found: list[tuple[str, str, str]]) -> list[str]:
+    return [v for v, _, _ in found]
+
+
+def test_sample_packages_rebuild_byte_identical_to_the_committed_checksums() -> None:
+    sums = _app.read_checksums(str(DIST))
+    for version in ("1.4.0", "1.5.0"):
+        data = _app.build_package(str(REPO / "apps" / "mcms-sample" / version))
+        assert hashlib.sha256(data).hexdigest() == sums[f"mcms-{version}.zip"]
+        assert (DIST / f"mcms-{version}.zip").read_bytes() == data
+
+
+def test_good_input_has_no_problem_and_the_artifact_is_verified() -> None:
+    assert _app.problems(config()) == []
+    art = _app.artifact(config())
+    assert art["sha256"] == _app.read_checksums(str(DIST))["mcms-1.5.0.zip"]
+    assert art["manifest"]["version.json"] == hashlib.sha256(b'{\n  "version": "1.5.0"\n}\n').hexdigest()
+    assert "Worker\\Mcms.Worker.exe" in art["manifest"]
+
+
+def test_version_not_in_the_source_names_the_available_ones() -> None:
+    found = _app.problems(config(app_version="9.9.9"))
+    assert variables(found) == ["app_version"]
+    assert "available: 1.4.0, 1.5.0" in found[0][1]
+
+
+def test_checksum_mismatch_is_refused() -> None:
+    found = _app.problems(config(app_artifact_checksums={"1.5.0": "0" * 64}))
+    assert variables(found) == ["app_artifact_checksums"]
+    assert "mismatch" in found[0][1]
+
+
+@pytest.mark.parametrize("over", [{"app_require_pinned_checksum": True}, {"mcms_environment": "prod"}])
+def test_checksum_must_be_pinned_where_required(over: dict[str, t.Any]) -> None:
+    found = _app.problems(config(**over))
+    assert variables(found) == ["app_artifact_checksums"]
+    assert "no SHA-256 for version 1.5.0" in found[0][1]
+
+
+def test_pinned_checksum_is_accepted_in_prod() -> None:
+    digest = _app.read_checksums(str(DIST))["mcms-1.5.0.zip"]
+    assert _app.problems(config(mcms_environment="prod", app_artifact_checksums={"1.5.0": digest})) == []
+
+
+@pytest.mark.parametrize(("over", "variable"), [
+    ({"app_keep_releases": 0}, "app_keep_releases"),
+    ({"app_aspnet_environment": "QA"}, "app_aspnet_environment"),
+    ({"app_settings": {"Db": {"Password": "x"}}}, "app_settings"),
+    ({"app_smoke_host": ""}, "app_smoke_host"),
+    ({"app_artifact_source": "https://artifacts.example/mcms"}, "app_artifact_source"),
+])
+def test_bad_input_names_the_variable(over: dict[str, t.Any], variable: str) -> None:
+    assert variables(_app.problems(config(**over))) == [variable]
+
+
+def test_settings_document_places_secrets_at_their_path() -> None:
+    text = _app.settings_document({"Mcms": {"A": 1}}, [{"path": "ConnectionStrings:Mcms", "value": "s"}])
+    assert json.loads(text) == {"ConnectionStrings": {"Mcms": "s"}, "Mcms": {"A": 1}}
+
+
+def test_web_config_sets_environment_hosting_model_and_shared_stdout_log() -> None:
+    text = _app.web_config("Mcms.Api.dll", "Staging", "outofprocess", "C:\\MCMS\\shared\\logs\\stdout")
+    assert 'arguments=".\\Mcms.Api.dll"' in text
+    assert 'hostingModel="outofprocess"' in text
+    assert 'name="ASPNETCORE_ENVIRONMENT" value="Staging"' in text
+    assert 'stdoutLogFile="C:\\MCMS\\shared\\logs\\stdout"' in text
+
+
+def test_retention_never_removes_current_previous_or_kept_releases() -> None:
+    rels = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.10.0"]
+    assert _app.retention(rels, "1.10.0", "1.4.0", 2) == ["1.0.0", "1.1.0", "1.2.0"]
+    assert _app.retention(rels, "1.10.0", "1.0.0", 1) == ["1.1.0", "1.2.0", "1.3.0"]
+    assert _app.retention(rels, "1.2.0", "1.10.0", 1) == ["1.0.0"]  # newer (failed) releases stay
+    assert _app.retention(rels, "9.9.9", None, 1) == []  # unknown current: nothing removed
+
+
+def test_logbook_appends_and_drops_lines_older_than_retention(tmp_path: pathlib.Path) -> None:
+    old = _app.logbook_record(time="2026-01-01T00:00:00Z", environment="sim", host="web01", action="deploy",
+                              to_version="1.4.0", result="success")
+    (tmp_path / "sim.jsonl").write_text(json.dumps(old) + "\n", encoding="utf-8")
+    new = _app.logbook_record(time=NOW.isoformat(), environment="sim", host="web01", action="deploy",
+                              from_version="1.4.0", to_version="1.5.0", result="success")
+    _app.logbook_append(str(tmp_path), "sim", new, 30, NOW)
+    lines = [json.loads(x) for x in (tmp_path / "sim.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["to_version"] for r in lines] == ["1.5.0"]
+
+
+def test_logbook_record_refuses_unknown_fields() -> None:
+    with pytest.raises(_app.AppError):
+        _app.logbook_record(time="x", password="secret")
+
+
+def _action(tmp_path: pathlib.Path, check_mode: bool) -> dict[str, t.Any]:
+    from ansible.playbook.task import Task
+
+    from ansible_collections.mcms.infra.plugins.action.app_logbook import ActionModule
+
+    task = Task()
+    task.args = {"dir": str(tmp_path), "environment": "sim", "action": "deploy", "to_version": "1.5.0",
+                 "from_version": "1.4.0", "result": "success"}
+    task.check_mode = check_mode
+    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
+                          shared_loader_obj=None)
+    with mock.patch.object(ActionModule.__mro__[1], "run", return_value={}):
+        return action.run(task_vars={"inventory_hostname": "web01"})
+
+
+def test_logbook_action_writes_one_line(tmp_path: pathlib.Path) -> None:
+    result = _action(tmp_path, check_mode=False)
+    lines = (tmp_path / "sim.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["host"] == "web01"
+    assert result["record"]["to_version"] == "1.5.0"
+
+
+def test_logbook_action_writes_nothing_in_check_mode(tmp_path: pathlib.Path) -> None:
+    result = _action(tmp_path, check_mode=True)
+    assert not (tmp_path / "sim.jsonl").exists()
+    assert result["record"]["action"] == "deploy"

@@ -1,0 +1,96 @@
+"""Model of the project-owned ``mcms.infra.win_app_release`` (collections/ansible_collections/mcms/infra/
+plugins/modules/win_app_release.ps1): one read of everything the ``app`` role decides a deploy from.
+
+Reads the IIS application (``state["iis"]["sites"][site]["applications"]``), ``version.json`` in its
+physical path, the folders under ``<app_root>\\releases``, the SHA-256 of the wanted release's files
+(``Get-FileHash``), the shared folders and the Worker service (``Win32_Service``: ``State`` lower-cased,
+``PathName``, ``StartName``). Writes nothing, in check mode or not.
+
+Fidelity notes: ``Import-Module WebAdministration`` without IIS fails as the module util does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing as t
+
+from .. import state as st
+from . import services
+from ._base import ModuleContext, model
+from .iis import _app_key, _find_app, _require_webadministration, find_site
+
+_UPSTREAM = "mcms.infra 0.1.0"  # project-owned (collections/ansible_collections/mcms/infra)
+
+
+def _version(state: dict[str, t.Any], path: str | None) -> str | None:
+    if not path:
+        return None
+    item = st.get_item(state, path + "\\version.json")
+    if item is None or item["type"] != "file":
+        return None
+    try:
+        doc = json.loads(st.read_file(state, path + "\\version.json").decode("utf-8-sig"))
+    except ValueError:
+        return None
+    return str(doc["version"]) if isinstance(doc, dict) and doc.get("version") is not None else None
+
+
+@model("mcms.infra.win_app_release", upstream=_UPSTREAM)
+def win_app_release(ctx: ModuleContext) -> dict[str, t.Any]:
+    p = ctx.params
+    state = ctx.state
+    root = st.normpath(p["app_root"]).rstrip("\\")
+    releases_dir = root + "\\releases"
+    release_dir = releases_dir + "\\" + p["version"]
+    _require_webadministration(ctx)
+
+    application: dict[str, t.Any] = {"exists": False, "physical_path": None, "application_pool": None}
+    site = find_site(state, p["site"])
+    found = _find_app(site, _app_key(p["application"])) if site else None
+    if found is not None:
+        app = found[1]
+        application = {"exists": True, "physical_path": st.expand_env(app["physical_path"], state),
+                       "application_pool": app.get("application_pool")}
+    current = application["physical_path"]
+
+    releases: list[str] = []
+    item = st.get_item(state, releases_dir)
+    if item is not None and item["type"] == "directory":
+        releases = sorted(c["path"].rsplit("\\", 1)[-1] for c in st.children(state, releases_dir)
+                          if c["type"] == "directory")
+
+    missing: list[str] = []
+    mismatched: list[str] = []
+    for rel, expected in (p.get("files") or {}).items():
+        path = release_dir + "\\" + str(rel).replace("/", "\\")
+        entry = st.get_item(state, path)
+        if entry is None or entry["type"] != "file":
+            missing.append(rel)
+            continue
+        if hashlib.sha256(st.read_file(state, path)).hexdigest() != str(expected).lower():
+            mismatched.append(rel)
+
+    shared_missing = [d for d in p.get("shared_dirs") or []
+                      if (st.get_item(state, st.normpath(d)) or {}).get("type") != "directory"]
+
+    worker: dict[str, t.Any] = {"exists": False, "state": None, "path": None, "username": None}
+    if p.get("worker_service"):
+        svc = services.get_service(state, p["worker_service"])
+        if svc is not None:
+            worker = {"exists": True, "state": {"started": "running"}.get(svc["state"], svc["state"]),
+                      "path": svc.get("path"), "username": svc.get("username")}
+
+    drift: list[dict[str, t.Any]] = []
+    if current is None or st.normpath(current).lower() != release_dir.lower():
+        drift.append({"resource_type": "iis_application", "resource": f"{p['site']}/{p['application']}",
+                      "attribute": "physical_path", "wanted": release_dir, "found": current})
+    for rel in missing + mismatched:
+        drift.append({"resource_type": "file", "resource": release_dir + "\\" + rel, "attribute": "sha256",
+                      "wanted": "********", "found": "********"})
+    return ctx.exit(
+        application=application, current_path=current, current_version=_version(state, current),
+        releases=releases,
+        release={"path": release_dir, "exists": (st.get_item(state, release_dir) or {}).get("type") == "directory",
+                 "missing": missing, "mismatched": mismatched},
+        shared_missing=shared_missing, worker=worker, mcms_drift=drift)
