@@ -171,6 +171,12 @@ def drift_sql_recovery(reads: list[dict[str, t.Any]], databases: list[t.Any], in
     return resources
 
 
+def drift_missing(names: t.Iterable[t.Any], resource_type: str) -> list[dict[str, t.Any]]:
+    """Drift records of resources that should exist and do not."""
+    return [{"resource_type": resource_type, "resource": str(n), "attribute": "present", "wanted": True,
+             "found": False} for n in names or []]
+
+
 def _guard(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
         try:
@@ -186,4 +192,4 @@ class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"drift_iis_sites": _guard(drift_iis_sites), "drift_iis_pools": _guard(drift_iis_pools),
                 "drift_tls_bindings": _guard(drift_tls_bindings), "drift_registry": _guard(drift_registry),
-                "drift_sql_recovery": _guard(drift_sql_recovery)}
+                "drift_sql_recovery": _guard(drift_sql_recovery), "drift_missing": _guard(drift_missing)}
