@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from .conftest import REPO, ansible_bin
+from .conftest import REPO
 from .drift import EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR, SCHEMA, DriftRun, drift_check, find, summary
 from .lab import Lab, clone_golden, repo_files, unexpected_repo_files
 
@@ -160,7 +160,8 @@ def test_drift_exits_with_the_drift_code(drifted: Checked) -> None:
 @pytest.mark.parametrize("drift", PARAMS)
 def test_drift_is_reported_with_host_resource_wanted_found(drifted: Checked, drift: Drift) -> None:
     hits = find(drifted.run.report, host=drift.host, role=drift.role, **drift.where)
-    assert len(hits) == 1, f"{drift.id}: no single record for {drift.where} on {drift.host}:\n{summary(drifted.run.report)}"
+    assert len(hits) == 1, (f"{drift.id}: no single record for {drift.where} on {drift.host}:\n"
+                            f"{summary(drifted.run.report)}")
     assert drift.check(hits[0]), f"{drift.id}: wrong wanted/found: {hits[0]}"
     assert hits[0]["coarse"] is False
 
@@ -176,7 +177,8 @@ def test_nothing_but_the_injected_drift_is_reported(drifted: Checked) -> None:
     binding also the declared one it left (wanted bound, found missing)."""
     moved = find(drifted.run.report, host="web02", resource_type="iis_https_binding",
                  resource=f"MCMS https/*:443:{SITE_HOSTNAME}", attribute="certificate")
-    assert len(moved) == 1 and moved[0]["found"] is None, summary(drifted.run.report)
+    assert len(moved) == 1, summary(drifted.run.report)
+    assert moved[0]["found"] is None, summary(drifted.run.report)
     assert len(drifted.run.report["drift"]) == len(DRIFTS) + 1, summary(drifted.run.report)
     assert all(not d["coarse"] for d in drifted.run.report["drift"]), summary(drifted.run.report)
 
@@ -272,7 +274,8 @@ def test_history_lists_new_then_resolved_drift(drifted: Checked, clean: Checked)
     history = clean.run.report["history"]
     assert history["previous_run_id"] == drifted.run.report["run_id"]
     assert sorted(r["id"] for r in history["resolved"]) == sorted(d["id"] for d in drifted.run.report["drift"])
-    assert history["new"] == [] and history["persisting"] == []
+    assert history["new"] == []
+    assert history["persisting"] == []
     assert clean.run.run_dir is not None
     page = (clean.run.run_dir / "drift.html").read_text(encoding="utf-8")
     assert page.index('id="history"') < page.index('id="drift"')
@@ -281,7 +284,8 @@ def test_history_lists_new_then_resolved_drift(drifted: Checked, clean: Checked)
 
 def test_latest_points_at_the_newest_report(clean: Checked) -> None:
     latest = clean.run.report_dir / "sim" / "latest"
-    assert latest.is_symlink() and latest.resolve() == clean.run.run_dir
+    assert latest.is_symlink()
+    assert latest.resolve() == clean.run.run_dir
 
 
 # -- round trips ---------------------------------------------------------------------------------
@@ -330,8 +334,10 @@ def test_html_report_renders_offline_in_a_headless_browser(drifted: Checked,
     assert drifted.run.run_dir is not None
     page = drifted.run.run_dir / "drift.html"
     text = page.read_text(encoding="utf-8")
-    assert "http://" not in text and "https://" not in text.replace(f"https/", ""), "the page refers to a URL"
-    assert "<script" not in text and "<link" not in text
+    assert "http://" not in text, "the page refers to a URL"
+    assert "https://" not in text.replace("https/", ""), "the page refers to a URL"
+    assert "<script" not in text
+    assert "<link" not in text
     out = pathlib.Path(os.environ.get("MCMS_TEST_ARTIFACTS") or tmp_path_factory.mktemp("artefacts"))
     out.mkdir(parents=True, exist_ok=True)
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -344,10 +350,13 @@ def test_html_report_renders_offline_in_a_headless_browser(drifted: Checked,
     shot = out / "drift-report.png"
     proc = subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True,
                           timeout=120, check=False)
-    assert proc.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.exists(), proc.stderr[-2000:]
+    assert shot.stat().st_size > 10_000, proc.stderr[-2000:]
     print(f"screenshot kept: {shot}")
     rendered = dom.stdout
-    assert 'id="summary-line"' in rendered and "Environment sim: " in rendered
+    assert 'id="summary-line"' in rendered
+    assert "Environment sim: " in rendered
     for host in ("web01", "web02", "sql01"):
         assert f"<td>{host}</td>" in rendered, host
     for d in drifted.run.report["drift"]:

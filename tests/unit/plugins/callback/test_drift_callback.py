@@ -68,7 +68,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
                MCMS_DRIFT_ENV="unit", MCMS_DRIFT_RUN_ID="20260101T000000Z", ANSIBLE_NOCOLOR="1")
     env.pop("ANSIBLE_CONFIG", None)
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "--check", "-i", "localhost,",
-                           "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"work={work}", "-e", "secret=hunter22-secret", str(work / "play.yml")],
+                           "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"work={work}",
+                           "-e", "secret=hunter22-secret", str(work / "play.yml")],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (work / "out.txt").read_text(encoding="utf-8") == "old\n", "check mode wrote the file"
@@ -96,7 +97,9 @@ def test_covered_task_gives_no_coarse_record(report: dict) -> None:
 
 def test_diff_becomes_a_record(report: dict) -> None:
     (hit,) = _by_task(report)["Write a file (diff)"]
-    assert hit["source"] == "diff" and hit["wanted"] == "new\n" and hit["found"] == "old\n"
+    assert hit["source"] == "diff"
+    assert hit["wanted"] == "new\n"
+    assert hit["found"] == "old\n"
 
 
 def test_changed_loop_items_give_coarse_records(report: dict) -> None:
@@ -109,9 +112,11 @@ def test_secrets_are_masked(report: dict) -> None:
     """A no_log result reaches callbacks censored: a coarse record, no value; a record of a
     secret attribute is masked by the action."""
     (hit,) = _by_task(report)["Secret change"]
-    assert hit["coarse"] and "hunter22" not in json.dumps(hit)
+    assert hit["coarse"]
+    assert "hunter22" not in json.dumps(hit)
     (hit,) = _by_task(report)["Secret records"]
-    assert hit["wanted"] == "********" and hit["found"] == "********"
+    assert hit["wanted"] == "********"
+    assert hit["found"] == "********"
     for path in pathlib.Path(report["_dir"]).rglob("*.*"):
         assert "hunter22" not in path.read_text(encoding="utf-8"), path
 
@@ -121,4 +126,5 @@ def test_task_skipped_for_check_mode_is_listed(report: dict) -> None:
 
 
 def test_status_and_exit_code(report: dict) -> None:
-    assert report["status"] == "drift" and report["exit_code"] == 3
+    assert report["status"] == "drift"
+    assert report["exit_code"] == 3

@@ -111,13 +111,15 @@ def test_report_is_valid_and_summarises_hosts() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     doc = report([rec()])
     jsonschema.validate(doc, SCHEMA)
-    assert doc["status"] == "drift" and doc["exit_code"] == _drift.EXIT_DRIFT
+    assert doc["status"] == "drift"
+    assert doc["exit_code"] == _drift.EXIT_DRIFT
     assert {h["host"]: h["status"] for h in doc["hosts"]} == {"web01": "drift", "web02": "clean"}
 
 
 def test_errors_win_over_drift() -> None:
     doc = report([rec()], errors=[{"host": "web02", "task": "x", "msg": "gone", "unreachable": True}])
-    assert doc["status"] == "error" and doc["exit_code"] == _drift.EXIT_ERROR
+    assert doc["status"] == "error"
+    assert doc["exit_code"] == _drift.EXIT_ERROR
     assert {h["host"]: h["status"] for h in doc["hosts"]}["web02"] == "unreachable"
 
 
@@ -142,16 +144,22 @@ def test_history_new_resolved_persisting() -> None:
 def test_junit_case_per_host_and_resource_failure_per_drift() -> None:
     root = ET.fromstring(_drift.junit_xml(report([rec(attribute="state"), rec(attribute="physical_path")])))
     web01 = root.find("testsuite[@name='web01']")
-    assert web01 is not None and len(web01.findall("testcase")) == 1
+    assert web01 is not None
+    assert len(web01.findall("testcase")) == 1
     assert len(web01.findall("testcase/failure")) == 2
     web02 = root.find("testsuite[@name='web02']")
-    assert web02 is not None and web02.findall("testcase") and not web02.findall("testcase/failure")
+    assert web02 is not None
+    assert web02.findall("testcase")
+    assert not web02.findall("testcase/failure")
 
 
 def test_html_is_self_contained_and_escaped() -> None:
     page = _drift.html_page(report([rec(found="<script>alert(1)</script>")]))
-    assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "http://" not in page
+    assert "https://" not in page
+    assert "<link" not in page
     assert page.index('id="summary"') < page.index('id="history"') < page.index('id="drift"')
 
 

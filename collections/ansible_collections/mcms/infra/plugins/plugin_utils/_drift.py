@@ -138,7 +138,8 @@ def normalize_record(record: t.Any, *, secret: bool = False) -> dict[str, t.Any]
 
 def _mask_secret_keys(value: t.Any) -> t.Any:
     if isinstance(value, dict):
-        return {k: (MASK if is_secret_name(k) and v not in (None, "") else _mask_secret_keys(v)) for k, v in value.items()}
+        return {k: (MASK if is_secret_name(k) and v not in (None, "") else _mask_secret_keys(v))
+                for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_secret_keys(v) for v in value]
     return value
