@@ -34,7 +34,7 @@ RUN_ENV := ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer,ansible.posix.profile_t
 endif
 
 .PHONY: help setup setup-newest setup-oldest run test lint unit oldest playbooks molecule bench \
-        wheelhouse lock changelog clean
+        wheelhouse lock changelog clean drift
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ playbooks: setup ## Playbook tests against the simulated lab, winsim integration
 
 molecule: setup-newest ## Every Molecule scenario, or one: make molecule SCENARIO=iis
 	@SCENARIO="$(SCENARIO)" scripts/test.sh molecule
+
+drift: setup-newest ## Drift check of inventories/$(ENV): exit 0 clean, 3 drift, 4 errors (docs/drift-check.md)
+	@$(BIN)/python bin/mcms-drift-check --env $(ENV) $(if $(ARGS),-- $(ARGS))
 
 bench: setup-newest ## Benchmark (not a test): round trips per host and wall time vs host count
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -5,29 +5,35 @@ through the ``winsim drift`` CLI, two per web node, each hitting a different
 resource managed by a different task:
 
 ==========================  =====  ===============================================================
-drift                       host   task that must report it (and no other)
+drift                       host   drift record that must report it (and no other)
 ==========================  =====  ===============================================================
-``stop-site MCMS``          web01  iis: create, configure and start or stop the sites
-``set-registry`` TLS 1.0    web01  tls: set the SCHANNEL values and the cipher suite order
-``change-binding`` :8443    web02  tls: report the https bindings that would move or go (check mode)
-``remove-firewall-rule``    web02  iis: open the site ports in the firewall
+``stop-site MCMS``          web01  iis_site MCMS: state
+``set-registry`` TLS 1.0    web01  schannel ...\\TLS 1.0\\Server: Enabled    
+``change-binding`` :8443    web02  iis_https_binding MCMS https/*:8443:...: present (and the
+                                   declared :443 binding: certificate, found missing)
+``remove-firewall-rule``    web02  community.windows.win_firewall_rule (coarse: the module gives
+                                   no detail)
 ==========================  =====  ===============================================================
 
-A ``--check --diff`` run of ``site.yml`` with the recorder callback must report
-changed on exactly these (host, task) pairs and leave every host state file
+The drift check (``bin/mcms-drift-check``: ``playbooks/drift_check.yml`` with
+the ``mcms.infra.drift`` collector) must report a drift record for exactly
+these (host, resource) pairs, read through the shared helper
+``tests/playbooks/drift.py`` (no task names), and leave every host state file
 and every controller file byte-identical; a normal run must repair each
-resource; the next check run must be clean.  Spreading the drifts over both
-nodes proves "exactly that host": each drift's task must stay unchanged on
-the other node.  The three runs are shared by the tests (module fixtures).
+resource; the next check must be clean.  Spreading the drifts over both nodes
+proves "exactly that host": each drift's resource must stay quiet on the other
+node.  The three runs are shared by the tests (module fixtures).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import typing as t
 
 import pytest
 
+from .drift import EXIT_CLEAN, EXIT_DRIFT, DriftRun, drift_check, find, keys, summary
 from .lab import Lab, Run, clone_golden, describe, repo_files, unexpected_repo_files
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
@@ -81,36 +87,41 @@ class Drift:
     id: str
     host: str
     cli: tuple[str, ...]
-    task: str
+    where: dict[str, str]
     repaired: t.Callable[[Lab, str], None]
 
 
 DRIFTS = [
     Drift("stop-site", "web01", ("stop-site", SITE),
-          "iis : configure | Create, configure and start or stop the sites", _check_site_started),
+          {"resource_type": "iis_site", "resource": SITE, "attribute": "state"}, _check_site_started),
     Drift("schannel-tls10", "web01", ("set-registry", "--type", "dword", TLS10_SERVER, "Enabled", "1"),
-          "tls : schannel | Set the SCHANNEL values and the cipher suite order", _check_tls10_disabled),
+          {"resource_type": "schannel", "resource": TLS10_SERVER, "attribute": "Enabled"}, _check_tls10_disabled),
     Drift("change-binding", "web02", ("change-binding", SITE, "--binding", f"https/*:443:{SITE_HOSTNAME}",
                                       "--port", "8443"),
-          "tls : bindings | Report the https bindings that would move or go (check mode)", _check_https_binding),
+          {"resource_type": "iis_https_binding", "resource": f"{SITE} https/*:8443:{SITE_HOSTNAME}",
+           "attribute": "present"}, _check_https_binding),
     Drift("remove-firewall-rule", "web02", ("remove-firewall-rule", FIREWALL_RULE),
-          "iis : configure | Open the site ports in the firewall", _check_firewall_rule),
+          {"resource_type": "community.windows.win_firewall_rule", "attribute": "changed"}, _check_firewall_rule),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 
 
+# The moved binding also leaves its declared binding missing: one more record.
+MOVED_FROM = ("web02", "iis_https_binding", f"{SITE} https/*:443:{SITE_HOSTNAME}", "certificate")
+
+
 @dataclasses.dataclass
 class CheckRun:
-    run: Run
+    run: DriftRun
     states_before: dict[str, str | None]
     states_after: dict[str, str | None]
     tree_changes: list[str]
     repo_writes: list[str]
 
 
-def _check(lab: Lab, label: str) -> CheckRun:
+def _check(lab: Lab, report_dir: pathlib.Path) -> CheckRun:
     states, tree, repo = lab.state_digests(), lab.tree_digests(), repo_files()
-    run = lab.playbook("site.yml", "--check", "--diff", label=label)
+    run = drift_check(lab, report_dir)
     after = lab.tree_digests()
     return CheckRun(run=run, states_before=states, states_after=lab.state_digests(),
                     tree_changes=sorted(p for p in set(tree) | set(after) if tree.get(p) != after.get(p)),
@@ -126,8 +137,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
 
 
 @pytest.fixture(scope="module")
-def detected(lab: Lab) -> CheckRun:
-    return _check(lab, "check-drifted")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    return tmp_path_factory.mktemp("site-drift-reports")
+
+
+@pytest.fixture(scope="module")
+def detected(lab: Lab, reports: pathlib.Path) -> CheckRun:
+    return _check(lab, reports)
 
 
 @pytest.fixture(scope="module")
@@ -136,37 +152,36 @@ def repair(lab: Lab, detected: CheckRun) -> Run:
 
 
 @pytest.fixture(scope="module")
-def recheck(lab: Lab, repair: Run) -> CheckRun:
-    return _check(lab, "check-repaired")
-
-
-def _changed(check: CheckRun) -> str:
-    return describe(r for r in check.run.tasks() if r["changed"])
+def recheck(lab: Lab, repair: Run, reports: pathlib.Path) -> CheckRun:
+    return _check(lab, reports)
 
 
 def test_check_run_succeeds(detected: CheckRun) -> None:
-    assert detected.run.returncode == 0, detected.run.output
-    assert all(r["failures"] == 0 and r["unreachable"] == 0 for r in detected.run.recap.values()), detected.run.recap
+    assert detected.run.returncode == EXIT_DRIFT, detected.run.output
+    assert detected.run.report["errors"] == [], detected.run.report["errors"]
 
 
 @pytest.mark.parametrize("drift", PARAMS)
 def test_check_reports_drift_on_its_host(detected: CheckRun, drift: Drift) -> None:
-    assert (drift.host, drift.task) in detected.run.changed(), (
-        f"{drift.id} on {drift.host} not reported by '{drift.task}'; changed:\n{_changed(detected)}")
+    assert find(detected.run.report, host=drift.host, **drift.where), (
+        f"{drift.id} on {drift.host} not reported as {drift.where}; drift:\n{summary(detected.run.report)}")
 
 
 @pytest.mark.parametrize("drift", PARAMS)
 def test_check_does_not_report_drift_on_the_other_host(detected: CheckRun, drift: Drift) -> None:
-    others = [h for h in WEB if h != drift.host and not any(d.host == h and d.task == drift.task for d in DRIFTS)]
+    others = [h for h in WEB if h != drift.host and not any(d.host == h and d.where == drift.where for d in DRIFTS)]
     for host in others:
-        assert (host, drift.task) not in detected.run.changed(), (
-            f"'{drift.task}' reports a change on undrifted {host}:\n{_changed(detected)}")
+        assert not find(detected.run.report, host=host, **drift.where), (
+            f"{drift.where} reported on undrifted {host}:\n{summary(detected.run.report)}")
 
 
 def test_check_reports_nothing_but_the_drifts(detected: CheckRun) -> None:
-    expected = {(d.host, d.task) for d in DRIFTS}
-    changed = detected.run.changed()
-    assert changed == expected, f"unexpected: {sorted(changed - expected)}\nmissing: {sorted(expected - changed)}"
+    found = keys(detected.run.report)
+    assert MOVED_FROM in found, summary(detected.run.report)
+    rest = [k for k in found if k != MOVED_FROM]
+    assert len(rest) == len(DRIFTS), summary(detected.run.report)
+    for drift in DRIFTS:
+        assert len(find(detected.run.report, host=drift.host, **drift.where)) == 1, summary(detected.run.report)
 
 
 def test_check_run_leaves_state_and_controller_untouched(detected: CheckRun) -> None:
@@ -192,7 +207,7 @@ def test_normal_run_leaves_no_moved_https_binding(lab: Lab, repair: Run) -> None
 
 
 def test_next_check_run_is_clean(recheck: CheckRun) -> None:
-    assert recheck.run.returncode == 0, recheck.run.output
-    assert recheck.run.changed() == set(), f"drift left after the repair:\n{_changed(recheck)}"
+    assert recheck.run.returncode == EXIT_CLEAN, f"drift left after the repair:\n{summary(recheck.run.report)}"
+    assert recheck.run.report["drift"] == []
     assert recheck.states_after == recheck.states_before
     assert recheck.tree_changes == []
