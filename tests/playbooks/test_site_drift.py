@@ -8,7 +8,7 @@ resource managed by a different task:
 drift                       host   drift record that must report it (and no other)
 ==========================  =====  ===============================================================
 ``stop-site MCMS``          web01  iis_site MCMS: state
-``set-registry`` TLS 1.0    web01  schannel ...\\TLS 1.0\\Server: Enabled    
+``set-registry`` TLS 1.0    web01  schannel ...\\TLS 1.0\\Server: Enabled
 ``change-binding`` :8443    web02  iis_https_binding MCMS https/*:8443:...: present (and the
                                    declared :443 binding: certificate, found missing)
 ``remove-firewall-rule``    web02  community.windows.win_firewall_rule (coarse: the module gives

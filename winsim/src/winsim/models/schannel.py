@@ -33,7 +33,7 @@ from .. import state as st
 from ._base import ModuleContext, model
 from .registry import SCHANNEL, get_value, set_value
 
-UPSTREAM = "mcms.infra 0.2.0 (project-owned)"
+UPSTREAM = "mcms.infra 0.1.0"
 
 ORDER_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002"
 MARKER_KEY = "HKLM\\SOFTWARE\\MCMS\\Infra"

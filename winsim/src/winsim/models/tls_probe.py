@@ -58,7 +58,7 @@ from .. import state as st
 from . import certificates, features, http, services
 from ._base import ModuleContext, SimulatorError, model
 
-_UPSTREAM = "mcms.infra 0.2.0"
+_UPSTREAM = "mcms.infra 0.1.0"
 
 REFUSED = "No connection could be made because the target machine actively refused it {}:{}"
 TIMED_OUT = ("A connection attempt failed because the connected party did not properly respond after a period of "
