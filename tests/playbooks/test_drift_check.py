@@ -301,10 +301,6 @@ def test_drift_check_costs_no_more_round_trips_than_a_noop_converge(clean: Check
               f"{noop[host]['module_runs']}; check: {dict(sorted(check[host]['modules'].items()))}")
         if check[host]["module_runs"] > noop[host]["module_runs"]:
             over[host] = (check[host]["module_runs"], noop[host]["module_runs"])
-    schannel_reads = {h: check[h]["modules"].get("ansible.windows.win_reg_stat", 0) for h in over}
-    if over and all(n > 10 for n in schannel_reads.values()):
-        pytest.xfail(f"SCHANNEL still read key by key with win_reg_stat in check mode ({schannel_reads}); "
-                     f"engineer schannel's module replaces those reads (issue 8): {over}")
     assert over == {}, f"drift check costs more round trips than a no-op converge: {over}"
 
 
