@@ -115,7 +115,11 @@ def _boot_time(runner: Runner, request: d.RebootBootTimeRequest) -> tuple[int, b
 def _reboot(runner: Runner, request: d.RebootCommandRequest) -> tuple[int, bytes, bytes]:
     with runner.store.locked():
         state = runner.store.load_state()
-        now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+        # The host comes back after the reboot command: its boot time is later
+        # than anything written before it (a marker written a few hundred
+        # milliseconds earlier in the same second included; boot times are
+        # kept to the second).
+        now = (_dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=1)).replace(microsecond=0)
         pinned = state.get("clock", {}).get("now")
         if pinned:
             now = st.parse_iso(pinned)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 
 import pytest
 
@@ -219,3 +220,24 @@ def test_operator_drift_on_a_managed_value_is_seen(run_module, converged):
               type="dword")
     result, _ = run_module(FQCN, ARGS, state=state, check_mode=True)
     assert [(r["attribute"], r["found"]) for r in result["mcms_drift"]] == [("Enabled", 1)]
+
+
+def test_a_marker_written_in_the_second_before_a_transport_reboot_is_stale_after_it(tmp_path):
+    # A converge writes the marker, then its handler reboots within the same
+    # second: the boot time (kept to the second) must still be later than it.
+    from winsim import decoder as d
+    from winsim import transport
+    from winsim.store import HostStore
+
+    store = HostStore.for_host("winsim", state_dir=str(tmp_path / "s"))
+    state = store.load_state()
+    marker = _dt.datetime.now(_dt.UTC)
+    store.save_state(state)
+
+    class _Runner:
+        pass
+
+    runner = _Runner()
+    runner.store = store
+    transport._reboot(runner, d.RebootCommandRequest(delay=0, message="test", remove_logon_key=False))
+    assert st.parse_iso(store.load_state()["host"]["last_boot"]) > marker

@@ -93,7 +93,7 @@ def probe(state, check_mode=False, **args):
 
 @pytest.mark.parametrize("fqcn", [PROBE, USAGE])
 def test_models_name_the_project_module(fqcn):
-    assert MODELS[fqcn].upstream == "mcms.infra 0.2.0"
+    assert MODELS[fqcn].upstream == "mcms.infra 0.1.0"
 
 
 def test_sni_binding_presents_its_certificate_without_any_dns(web, pki):
