@@ -5,6 +5,7 @@ database and the break. Each case works on its own copy of one lab advanced once
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import pathlib
 
@@ -24,7 +25,14 @@ ROUND_TRIPS_PER_DATABASE = 4
 @pytest.fixture(scope="module")
 def advanced(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     lab = clone_golden(tmp_path_factory, "backup-verify")
-    lab.winsim("clock", "advance", "3d")
+    # Three days on, at 10:30 (host time is UTC): the newest chain then always
+    # holds the 06:00 differential and four log backups after it, whatever the
+    # time of day the tests run at.
+    later = _dt.datetime.now(_dt.UTC) + _dt.timedelta(days=3)
+    target = later.replace(hour=10, minute=30, second=0, microsecond=0)
+    if target < later:
+        target += _dt.timedelta(days=1)
+    lab.winsim("clock", "set", target.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return lab
 
 

@@ -59,7 +59,9 @@ def _eq(wanted: t.Any, found: t.Any) -> t.Callable[[dict[str, t.Any]], bool]:
 
 
 def _right(account: str) -> t.Callable[[dict[str, t.Any]], bool]:
-    return lambda d: account in d["wanted"] and account not in d["found"]
+    # mcms.infra.win_account_grants: one record per account and right
+    return lambda d: account.split("\\")[-1].lower() in d["attribute"].lower() and (d["wanted"], d["found"]) == (
+        "granted", "absent")
 
 
 DRIFTS = [
@@ -69,17 +71,17 @@ DRIFTS = [
           {"resource_type": "iis_app_pool", "resource": "MCMS", "attribute": "startMode"},
           _eq("AlwaysRunning", "OnDemand")),
     Drift("schannel-tls10", "tls", "web01", ("set-registry", "--type", "dword", TLS10, "Enabled", "1"),
-          {"resource_type": "registry_key", "resource": TLS10, "attribute": "Enabled"}, _eq(0, 1)),
+          {"resource_type": "schannel", "resource": TLS10, "attribute": "Enabled"}, _eq(0, 1)),
     Drift("binding-moved", "tls", "web02",
           ("change-binding", "MCMS", "--binding", f"https/*:443:{SITE_HOSTNAME}", "--port", "8443"),
           {"resource_type": "iis_https_binding", "resource": f"MCMS https/*:8443:{SITE_HOSTNAME}",
            "attribute": "present"}, _eq(False, True)),
     Drift("service-logon-right", "service_accounts", "web01",
           ("revoke-user-right", "SeServiceLogonRight", f"{DOMAIN_SID}-1110"),
-          {"resource": "SeServiceLogonRight", "attribute": "SeServiceLogonRight"}, _right("CORP\\svc_mcms_otel$")),
+          {"resource_type": "user_right", "resource": "SeServiceLogonRight"}, _right("CORP\\svc_mcms_otel$")),
     Drift("batch-logon-right", "service_accounts", "web02",
           ("revoke-user-right", "SeBatchLogonRight", f"{DOMAIN_SID}-1107"),
-          {"resource": "SeBatchLogonRight", "attribute": "SeBatchLogonRight"}, _right("CORP\\svc_mcms_app$")),
+          {"resource_type": "user_right", "resource": "SeBatchLogonRight"}, _right("CORP\\svc_mcms_app$")),
     Drift("recovery-simple", "sql_backup", "sql01", ("set-recovery-model", "mcms", "simple"),
           {"resource_type": "sql_database", "attribute": "recovery_model"}, _eq("Full", "Simple")),
     Drift("job-deleted", "sql_backup", "sql01", ("delete-agent-job", "DatabaseBackup - LOG"),

@@ -53,8 +53,13 @@ def test_new_certificate_outside_the_renewal_window(my_store: dict[str, dict[str
     assert cert["issuer"] == "CN=" + DEFAULTS["tls_ownca_common_name"]
 
 
-def test_only_the_new_certificate_is_left(my_store: dict[str, dict[str, t.Any]], new_thumbprint: str) -> None:
-    assert set(my_store) == {new_thumbprint}
+def test_only_the_new_certificate_is_left(host: t.Any, my_store: dict[str, dict[str, t.Any]],
+                                         new_thumbprint: str) -> None:
+    # Besides the new certificate, only what the host uses outside IIS (the
+    # realistic profile's WinRM HTTPS listener) stays: the role never removes it.
+    outside = {th.upper() for th in run(host, "mcms.infra.win_cert_usage")["in_use_outside_iis"]}
+    assert outside, "the realistic host should have its WinRM listener certificate"
+    assert set(my_store) - outside == {new_thumbprint}
 
 
 @pytest.mark.parametrize("hostname", HOSTNAMES)

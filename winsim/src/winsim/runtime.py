@@ -125,6 +125,14 @@ class HostRuntime:
             return {}
 
     def _save_index(self, index: dict[str, str]) -> None:
+        if not index:
+            # Every temp directory is gone: leave nothing behind, like the
+            # host's own temp folder after Ansible removed its directory.
+            for name in (_INDEX, _INDEX + ".new"):
+                (self.store.tmp_dir / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.store.tmp_dir.rmdir()
+            return
         self.store.tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.store.tmp_dir / (_INDEX + ".new")
         tmp.write_bytes(canonical_json(index))

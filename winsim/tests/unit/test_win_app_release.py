@@ -96,3 +96,12 @@ def test_win_uri_host_header_selects_the_binding_independent_of_dns(run, web):
     named, _ = run("ansible.windows.win_uri", dict(args, headers={"Host": "mcms.example"}), state=s)
     assert named["status_code"] == 200
     assert named["json"]["version"] == "1.4.0"
+
+
+
+def test_a_host_without_iis_reports_it_instead_of_failing(run):
+    # Get-Module -ListAvailable WebAdministration finds nothing before IIS is
+    # installed (a check-mode run on a fresh host): no exception, iis_installed false.
+    result, _ = run("mcms.infra.win_app_release", ARGS, hostname="web01")
+    assert result.get("failed") is not True, result
+    assert result["iis_installed"] is False

@@ -6,7 +6,7 @@ physical path, the folders under ``<app_root>\\releases``, the SHA-256 of the wa
 (``Get-FileHash``), the shared folders and the Worker service (``Win32_Service``: ``State`` lower-cased,
 ``PathName``, ``StartName``). Writes nothing, in check mode or not.
 
-Fidelity notes: ``Import-Module WebAdministration`` without IIS fails as the module util does.
+Fidelity notes: without IIS (no WebAdministration module) it returns ``iis_installed: false`` and nothing else.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typing as t
 from .. import state as st
 from . import services
 from ._base import ModuleContext, model
-from .iis import _app_key, _find_app, _require_webadministration, find_site
+from .iis import _app_key, _find_app, _iis, find_site
 
 _UPSTREAM = "mcms.infra 0.1.0"  # project-owned (collections/ansible_collections/mcms/infra)
 
@@ -43,7 +43,10 @@ def win_app_release(ctx: ModuleContext) -> dict[str, t.Any]:
     root = st.normpath(p["app_root"]).rstrip("\\")
     releases_dir = root + "\\releases"
     release_dir = releases_dir + "\\" + p["version"]
-    _require_webadministration(ctx)
+    if not _iis(state).get("installed"):
+        # Get-Module -ListAvailable WebAdministration finds nothing before IIS
+        # is installed: the module says so instead of failing on Import-Module.
+        return ctx.exit(changed=False, iis_installed=False)
 
     application: dict[str, t.Any] = {"exists": False, "physical_path": None, "application_pool": None}
     site = find_site(state, p["site"])
@@ -88,7 +91,7 @@ def win_app_release(ctx: ModuleContext) -> dict[str, t.Any]:
     for rel in missing + mismatched:
         drift.append({"resource_type": "file", "resource": release_dir + "\\" + rel, "attribute": "sha256",
                       "wanted": "********", "found": "********"})
-    return ctx.exit(
+    return ctx.exit(iis_installed=True,
         application=application, current_path=current, current_version=_version(state, current),
         releases=releases,
         release={"path": release_dir, "exists": (st.get_item(state, release_dir) or {}).get("type") == "directory",

@@ -36,7 +36,14 @@ function Get-ReleaseVersion([string]$Path) {
     try { return [string](Get-Content -LiteralPath $file -Raw | ConvertFrom-Json).version } catch { return $null }
 }
 
+# Before the web tier installed IIS (a check-mode run on a fresh host) there
+# is nothing to read: say so instead of failing on Import-Module.
+if (-not (Get-Module -ListAvailable -Name WebAdministration)) {
+    $module.Result.iis_installed = $false
+    $module.ExitJson()
+}
 Import-Module WebAdministration
+$module.Result.iis_installed = $true
 $appPath = "IIS:\Sites\$($module.Params.site)\$($module.Params.application.Trim('/'))"
 $application = @{ exists = $false; physical_path = $null; application_pool = $null }
 $app = Get-Item -LiteralPath $appPath -ErrorAction SilentlyContinue

@@ -61,6 +61,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+iis_installed:
+  description: Whether IIS (its WebAdministration module) is installed; when false, nothing else is returned.
+  returned: always
+  type: bool
 application:
   description: The IIS application (exists, physical_path, application_pool).
   returned: always
