@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import typing as t
 
 import pytest
 
@@ -36,3 +37,12 @@ def sim_copy(tmp_path: pathlib.Path) -> pathlib.Path:
     target = tmp_path / "inventories" / "sim"
     shutil.copytree(REPO / "inventories" / "sim", target)
     return target
+
+
+@pytest.fixture
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> t.Any:
+    """A private clone of the session's converged golden lab, per test (test
+    modules that share one lab between their tests define their own ``lab``)."""
+    from .lab import clone_golden  # lab.py imports this module
+
+    return clone_golden(tmp_path_factory, request.node.name[:40])

@@ -21,11 +21,6 @@ POOL = "MCMS"
 SITE_HOSTNAME = "mcms.sim.mcms.internal"
 
 
-@pytest.fixture
-def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Lab:
-    return clone_golden(tmp_path_factory, request.node.name[:40])
-
-
 def _failed_messages(run_records: list[dict], host: str) -> str:
     return "\n".join(r.get("msg", "") for r in run_records if r["host"] == host)
 

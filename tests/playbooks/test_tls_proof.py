@@ -11,18 +11,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .lab import Lab, age_certificate, clone_golden, describe
+from .lab import Lab, age_certificate, describe
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 
 SITE = "MCMS"
 SITE_HOSTNAME = "mcms.sim.mcms.internal"
 LEFTOVER = "C:\\Windows\\Temp\\mcms-tls-MCMS.pfx"
-
-
-@pytest.fixture
-def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Lab:
-    return clone_golden(tmp_path_factory, request.node.name[:40])
 
 
 def _web(lab: Lab, label: str, *args: str):

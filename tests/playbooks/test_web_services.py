@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from .lab import Lab, clone_golden
+from .lab import Lab
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 
 HOST = "web01"
 SERVICE_TASK = "Make sure the World Wide Web Publishing Service (W3SVC) and WAS run"
-
-
-@pytest.fixture
-def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Lab:
-    return clone_golden(tmp_path_factory, request.node.name[:40])
 
 
 def _running(lab: Lab, host: str) -> dict[str, str]:

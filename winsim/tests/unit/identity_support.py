@@ -65,6 +65,20 @@ def add_computer(dc: dict[str, t.Any], hostname: str) -> dict[str, t.Any]:
     return obj
 
 
+def dc_with_gmsas(lab_dir: Path, member_name: str = "WINSIM",
+                  names: tuple[str, ...] = ("gmsa_app", "gmsa_wrk")) -> dict[str, t.Any]:
+    """dc01 with ``member_name`` joined and gMSAs it may retrieve, saved in
+    ``lab_dir`` (where the member's resolver finds the domain)."""
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    dc = make_dc()
+    add_computer(dc, member_name)
+    for name in names:
+        ad_run(dc, "microsoft.ad.service_account", name=name, dns_hostname=f"{name}.corp.mcms.internal",
+               allowed_to_retrieve_password={"set": [f"{member_name}$"]})
+    save(lab_dir, "dc01", dc)
+    return dc
+
+
 class MemLab:
     """An in-memory lab (``runtime.Lab``'s read/edit interface) for the
     model-level ``run`` helpers."""

@@ -9,7 +9,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from identity_support import ad_run, add_computer, make_dc, member, save
+from identity_support import dc_with_gmsas, member
 
 from winsim import state as st
 from winsim.models import ad
@@ -24,14 +24,7 @@ DENY = ["SeDenyInteractiveLogonRight", "SeDenyRemoteInteractiveLogonRight"]
 
 @pytest.fixture
 def dc(host_store: HostStore) -> dict[str, t.Any]:
-    lab_dir = host_store.state_path.parent
-    lab_dir.mkdir(parents=True, exist_ok=True)
-    h = make_dc()
-    add_computer(h, "WINSIM")
-    for name in ("gmsa_app", "gmsa_wrk"):
-        ad_run(h, "microsoft.ad.service_account", name=name, dns_hostname=f"{name}.corp.mcms.internal",
-               allowed_to_retrieve_password={"set": ["WINSIM$"]})
-    save(Path(lab_dir), "dc01", h)
+    h = dc_with_gmsas(Path(host_store.state_path.parent))
     return h
 
 

@@ -10,7 +10,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from identity_support import ad_run, add_computer, make_dc, member, save
+from identity_support import dc_with_gmsas, member
 
 from winsim.models import sql
 from winsim.state import iso
@@ -23,14 +23,7 @@ WRK = "CORP\\gmsa_wrk$"
 
 @pytest.fixture
 def host(host_store: HostStore) -> dict[str, t.Any]:
-    lab_dir = host_store.state_path.parent
-    lab_dir.mkdir(parents=True, exist_ok=True)
-    dc = make_dc()
-    add_computer(dc, "WINSIM")
-    for name in ("gmsa_app", "gmsa_wrk"):
-        ad_run(dc, "microsoft.ad.service_account", name=name, dns_hostname=f"{name}.corp.mcms.internal",
-               allowed_to_retrieve_password={"set": ["WINSIM$"]})
-    save(Path(lab_dir), "dc01", dc)
+    dc_with_gmsas(Path(host_store.state_path.parent))
     h = member()
     inst = sql.ensure_instance(h, sa_password="Str0ng!Passw0rd")
     inst["databases"]["mcms"] = sql.new_database(inst, "MCMS", owner="sa", when="2026-03-02T14:30:15Z")
