@@ -53,16 +53,6 @@ def test_drift_tls_bindings_moved_binding() -> None:
         ("MCMS https/*:443:h", "certificate", None), ("MCMS https/*:8443:h", "present", True)]
 
 
-def test_drift_registry() -> None:
-    stats = [{"item": "Protocols\\TLS 1.0\\Server", "exists": True, "properties": {"Enabled": {"raw_value": 1}}},
-             {"item": "Protocols\\SSL 3.0\\Server", "exists": False}]
-    values = {"Protocols\\TLS 1.0\\Server": {"Enabled": 0}, "Protocols\\SSL 3.0\\Server": {"Enabled": 0}}
-    records, _ = _drift.compare(drift.drift_registry(values, stats, "HKLM:\\S"))
-    assert sorted((r["resource"], r["attribute"], r["wanted"], r["found"]) for r in records) == [
-        ("HKLM:\\S\\Protocols\\SSL 3.0\\Server", "present", True, False),
-        ("HKLM:\\S\\Protocols\\TLS 1.0\\Server", "Enabled", 0, 1)]
-
-
 def test_drift_sql_recovery() -> None:
     reads = [{"__sql_backup_item": {"name": "MCMS"}, "data": {"RecoveryModel": "Simple"}},
              {"__sql_backup_item": {"name": "Gone"}, "changed": True}]

@@ -122,31 +122,6 @@ def drift_tls_bindings(plan_sites: list[dict[str, t.Any]]) -> list[dict[str, t.A
     return records
 
 
-def drift_registry(values: t.Mapping[str, t.Mapping[str, t.Any]], stats: list[dict[str, t.Any]] | None,
-                   root: str) -> list[dict[str, t.Any]]:
-    """Resources of registry keys (wanted values) against ``win_reg_stat``
-    loop results (``item`` is the subkey)."""
-    by_key = {str(s.get("item")): s for s in stats or []}
-    resources = []
-    for sub, wanted in sorted((values or {}).items()):
-        stat = by_key.get(sub)
-        if stat is None:
-            continue
-        label = f"{root}\\{sub}" if sub else root
-        found = None
-        if stat.get("exists"):
-            props = stat.get("properties") or {}
-            found = {}
-            for name in wanted:
-                prop = props.get(name)
-                have = None if prop is None else prop.get("raw_value", prop.get("value"))
-                found[name] = have if not isinstance(have, int) else have & 0xFFFFFFFF
-        resources.append({"resource_type": "registry_key", "resource": label,
-                          "wanted": {k: (v & 0xFFFFFFFF if isinstance(v, int) else v) for k, v in wanted.items()},
-                          "found": found})
-    return resources
-
-
 def drift_sql_recovery(reads: list[dict[str, t.Any]], databases: list[t.Any], instance: str = ""
                        ) -> list[dict[str, t.Any]]:
     """Resources of the databases to back up: present, and in the FULL
@@ -191,5 +166,5 @@ def _guard(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"drift_iis_sites": _guard(drift_iis_sites), "drift_iis_pools": _guard(drift_iis_pools),
-                "drift_tls_bindings": _guard(drift_tls_bindings), "drift_registry": _guard(drift_registry),
+                "drift_tls_bindings": _guard(drift_tls_bindings),
                 "drift_sql_recovery": _guard(drift_sql_recovery), "drift_missing": _guard(drift_missing)}
