@@ -90,6 +90,9 @@ def test_a_deleted_log_backup_fails_the_run_naming_the_database_and_the_break(
     assert report["passed"] is False
     assert "BACKUP VERIFICATION FAILED" in run.output
     assert f"{host}: database {DATABASE}: test restore failed:" in run.output, run.output
+    # The text dbatools' Test-DbaLsnChain.ps1 writes when a log's FirstLSN does not
+    # follow the previous LastLSN (lowlydba.sqlserver.restore runs Restore-DbaDatabase,
+    # which calls it); winsim's restore model answers with it.
     assert "Break in transaction log between" in run.output
     assert logs[-1] in run.output
     # The half-done restore left nothing behind.

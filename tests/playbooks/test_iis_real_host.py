@@ -59,6 +59,9 @@ def _run(tmp_path: pathlib.Path, pre_tasks: str) -> subprocess.CompletedProcess[
 
 
 def test_shared_configuration_is_refused_before_applicationhost_config_is_edited(tmp_path: pathlib.Path) -> None:
+    # winsim installs redirection.config with Web-Server, as Windows does; the
+    # role reads it (win_xml would otherwise edit the local applicationHost.config
+    # that IIS ignores while <configurationRedirection enabled="true">).
     run = _run(tmp_path, f"""\
         - name: Install IIS
           ansible.windows.win_feature:
@@ -76,6 +79,11 @@ def test_shared_configuration_is_refused_before_applicationhost_config_is_edited
 
 
 def test_default_rules_that_are_gone_fail_the_run_naming_them(tmp_path: pathlib.Path) -> None:
+    # winsim answers as community.windows win_firewall_rule.ps1 does: it selects
+    # rules through HNetCfg.FwPolicy2 by `$_.Name -eq $name` (the COM Name is the
+    # display name) or `$_.Grouping -eq $group` (the stored indirect string,
+    # @%windir%\system32\inetsrv\iisres.dll,-30501), and a group that matches
+    # no rule changes nothing and reports ok, which is why the role must fail.
     run = _run(tmp_path, """\
         - name: Install IIS
           ansible.windows.win_feature:

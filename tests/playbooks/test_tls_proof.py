@@ -41,6 +41,10 @@ def _messages(run, host: str) -> str:
 
 
 def test_renewal_behind_a_load_balanced_name_is_proven_on_the_node(lab: Lab) -> None:
+    # The proof is the project's win_tls_probe.ps1 (an SslStream handshake to the
+    # node's own listener with the site name as SNI); winsim's model presents the
+    # certificate http.sys would: the SNI binding (name:port), else IP:port, else
+    # 0.0.0.0:port, so DNS (here pointing at 10.20.0.200) plays no part.
     # The service name points at a load-balancer address outside the lab (no
     # node answers it), as in production; a renewal moves the binding.
     _set_dns(lab, {SITE_HOSTNAME: "10.20.0.200"})
