@@ -87,6 +87,15 @@ DRIFTS = [
     Drift("job-deleted", "sql_backup", "sql01", ("delete-agent-job", "DatabaseBackup - LOG"),
           {"resource_type": "sql_agent_job", "resource": "DatabaseBackup - LOG", "attribute": "present"},
           _eq(True, False)),
+    # dc01's gMSA: the diff of microsoft.ad.service_account, compared as AD does (issue 11 follow-up):
+    # exactly the description, none of the attributes that only differ in shape (list/scalar, case, order)
+    Drift("gmsa-description", "service_accounts", "dc01", ("set-gmsa-description", "svc_mcms_cmd", "edited by hand"),
+          {"resource_type": "microsoft.ad.service_account", "resource": "svc_mcms_cmd", "attribute": "description"},
+          lambda d: d["found"] == "edited by hand" and isinstance(d["wanted"], str) and "MCMS" in d["wanted"]),
+    # web02's IIS default HTTP rule re-enabled: win_firewall_rule's text diff, one record for the rule
+    Drift("iis-default-rule-enabled", "iis", "web02", ("enable-firewall-rule", "IIS-WebServerRole-HTTP-In-TCP"),
+          {"resource_type": "firewall_rule", "resource": "World Wide Web Services (HTTP Traffic-In)",
+           "attribute": "enabled"}, _eq(False, True)),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 

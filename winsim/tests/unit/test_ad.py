@@ -146,8 +146,9 @@ def test_diff_shape_on_update(dc: dict[str, t.Any]) -> None:
     r = run(GROUP, dc, diff=True, name="g", description="new", attributes={"set": {"info": "note"}})
     assert r.changed
     assert r["diff"]["before"] == {"attributes": {"info": []}, "name": "g", "path": USERS, "description": "old"}
+    # Compare-AnsibleADIdempotentList's Value: PowerShell unrolls the one-item array into a string
     assert r["diff"]["after"] == {"attributes": {"info": ["note"]}, "name": "g", "path": USERS,
-                                  "description": ["new"]}
+                                  "description": "new"}
     assert ad.find_object(dc, "g", "ADGroup")["attrs"]["info"] == ["note"]
     assert "diff" not in run(GROUP, dc, name="g", description="new").result
 
@@ -301,6 +302,52 @@ def test_gmsa_rhythm(dc: dict[str, t.Any]) -> None:
     assert obj["attrs"]["samaccountname"] == "gmsa_mcms$"
     assert obj["attrs"]["principalsallowedtoretrievemanagedpassword"] == [f"CN=MCMS Web Servers,{USERS}"]
     assert obj["attrs"]["kerberosencryptiontype"] == ["AES256"]
+
+
+def test_gmsa_diff_has_the_shapes_of_real_ad(dc: dict[str, t.Any]) -> None:
+    """_ADObject.psm1 on real AD: one value is a scalar on both sides (ADPropertyValueCollection.Value before,
+    the unrolled Compare-AnsibleADIdempotentList Value after); more values are sorted lists; the encryption
+    types read back as the enum names and go out as the task wrote them."""
+    _usable_key(dc)
+    run(GROUP, dc, name="web01", scope="global")
+    run(GROUP, dc, name="web02", scope="global")
+    params = {"name": "gmsa_mcms", "dns_hostname": "gmsa_mcms.corp.example", "description": "MCMS",
+              "allowed_to_retrieve_password": {"set": ["web01"]},
+              "kerberos_encryption_types": {"set": ["aes128", "aes256"]}}
+    run(GMSA, dc, **params)
+    same = run(GMSA, dc, check=True, diff=True, **params)
+    assert not same.changed
+    before, after = same["diff"]["before"], same["diff"]["after"]
+    assert before["allowed_to_retrieve_password"] == after["allowed_to_retrieve_password"] == f"CN=web01,{USERS}"
+    assert before["description"] == after["description"] == "MCMS"
+    assert before["dns_hostname"] == after["dns_hostname"] == "gmsa_mcms.corp.example"
+    assert before["kerberos_encryption_types"] == ["AES128", "AES256"]
+    assert after["kerberos_encryption_types"] == ["aes128", "aes256"]
+    both = {**params, "allowed_to_retrieve_password": {"set": ["web02", "web01"]}}
+    two = run(GMSA, dc, check=True, diff=True, **both)
+    assert two.changed
+    assert two["diff"]["after"]["allowed_to_retrieve_password"] == [f"CN=web01,{USERS}", f"CN=web02,{USERS}"]
+
+
+def test_gmsa_drifts_edit_what_the_module_reads(dc: dict[str, t.Any]) -> None:
+    from winsim.drift import DriftError, apply_drift
+
+    _usable_key(dc)
+    run(GROUP, dc, name="web01", scope="global")
+    run(GROUP, dc, name="web02", scope="global")
+    params = {"name": "gmsa_mcms", "dns_hostname": "gmsa_mcms.corp.example", "description": "MCMS",
+              "allowed_to_retrieve_password": {"set": ["web01"]}}
+    run(GMSA, dc, **params)
+    apply_drift(dc, "set-gmsa-description", name="gmsa_mcms", description="by hand")
+    apply_drift(dc, "set-gmsa-principals", name="gmsa_mcms", principal=["web01", "web02"])
+    check = run(GMSA, dc, check=True, diff=True, **params)
+    assert check.changed
+    assert check["diff"]["before"]["description"] == "by hand"
+    assert check["diff"]["before"]["allowed_to_retrieve_password"] == [f"CN=web01,{USERS}", f"CN=web02,{USERS}"]
+    with pytest.raises(DriftError, match="no gMSA named 'nope'"):
+        apply_drift(dc, "set-gmsa-description", name="nope", description="x")
+    with pytest.raises(DriftError, match="already has that description"):
+        apply_drift(dc, "set-gmsa-description", name="gmsa_mcms", description="by hand")
 
 
 @pytest.mark.parametrize(("hours_ago", "hours", "usable"), [

@@ -63,7 +63,8 @@ def test_every_drift_is_documented() -> None:
     ("remove-group-member", "winsim.models.accounts"), ("revoke-user-right", "winsim.models.accounts"),
     ("set-registry", "winsim.models.registry"), ("remove-feature", "winsim.models.features"),
     ("disable-firewall-rule", "winsim.models.firewall"), ("expire-cert", "winsim.models.certificates"),
-    ("add-cert", "winsim.models.certificates"),
+    ("add-cert", "winsim.models.certificates"), ("enable-firewall-rule", "winsim.models.firewall"),
+    ("set-gmsa-description", "winsim.models.ad"), ("set-gmsa-principals", "winsim.models.ad"),
 ])
 
 def test_drifts_are_registered_beside_the_models_they_mirror(name: str, module: str) -> None:
@@ -238,6 +239,15 @@ def test_disable_firewall_rule(iis: dict[str, t.Any]) -> None:
     states = [r["enabled"] for r in iis["firewall"]["rules"] if r["name"] == name]
     assert states
     assert not any(states)
+
+
+def test_enable_firewall_rule_by_its_name_or_id(iis: dict[str, t.Any]) -> None:
+    rule = next(r for r in iis["firewall"]["rules"] if r.get("id") == "IIS-WebServerRole-HTTP-In-TCP")
+    rule["enabled"] = False
+    apply_drift(iis, "enable-firewall-rule", name="iis-webserverrole-http-in-tcp")
+    assert rule["enabled"] is True
+    assert [r["name"] for r in iis["firewall"]["rules"] if r.get("id") == "IIS-WebServerRole-HTTP-In-TCP"] == [
+        "World Wide Web Services (HTTP Traffic-In)"]
 
 
 def test_unknown_firewall_rule(fresh: dict[str, t.Any]) -> None:

@@ -502,6 +502,13 @@ def test_trust_plan_imports_only_the_cas_the_root_store_lacks() -> None:
     assert f.iis_trust_plan([pem_a], root) == []
 
 
+def test_trust_plan_takes_the_thumbprints_a_caller_already_read() -> None:
+    """The tls role passes win_cert_usage's in_root (thumbprints, any case) instead of a second store read."""
+    pem_a, thumb_a = _ca_pem(cn="A")
+    assert f.iis_trust_plan([pem_a], [thumb_a.lower()]) == []
+    assert [p["thumbprint"] for p in f.iis_trust_plan([pem_a], [])] == [thumb_a]
+
+
 def test_a_server_certificate_is_not_a_trusted_ca() -> None:
     pem, _ = _ca_pem(ca=False, cn="artifacts.corp.example")
     errors = f.iis_input_errors(role_vars(iis_trusted_ca_certificates=[pem]))

@@ -83,6 +83,7 @@ import uuid
 
 from .. import secrets
 from .. import state as st
+from ..drift import Arg, DriftError, drift, run_upstream
 from ..pwsh import ps_str
 from ._base import ModuleContext, model
 
@@ -496,6 +497,17 @@ def _sorted_if_list(value: t.Any) -> t.Any:
     return value
 
 
+def _unrolled(value: t.Any) -> t.Any:
+    """A value as PowerShell hands it on: a one-item array as its item, an
+    empty one as ``$null``.  ``$adObject[$attr].Value`` (an
+    ADPropertyValueCollection) and ``Compare-AnsibleADIdempotentList``'s
+    ``Value = if (...) { $value.ToArray() }`` both give a scalar for one
+    value, so a one-value attribute is a string on both sides of the diff."""
+    if isinstance(value, list):
+        return None if not value else value[0] if len(value) == 1 else value
+    return value
+
+
 def _new_sid(ctx: ModuleContext) -> str:
     ad = ctx.state["ad"]
     rid = ad["next_rid"]
@@ -545,7 +557,7 @@ def _invoke_ad_object_here(ctx: ModuleContext, spec: _Spec, *, pre: Hook | None 
             if p.get(prop.name) is None or not prop.attr:
                 continue
             actual = obj["attrs"].get(prop.attr)
-            diff_before[prop.name] = _sorted_if_list(NO_LOG if prop.no_log else actual)
+            diff_before[prop.name] = _unrolled(_sorted_if_list(NO_LOG if prop.no_log else actual))
     diff: dict[str, t.Any] = {"before": diff_before, "after": None}
 
     if pre is not None:
@@ -594,7 +606,8 @@ def _invoke_ad_object_here(ctx: ModuleContext, spec: _Spec, *, pre: Hook | None 
                 value = (_to_dns(ctx, [value], prop.name) or [None])[0]
             if _as_list(value):
                 values[prop.attr] = value
-                after[prop.name] = _sorted_if_list(NO_LOG if prop.no_log else value)
+                # ``$propValue | Select-Object -Unique``: one value comes out as a scalar
+                after[prop.name] = _unrolled(_sorted_if_list(NO_LOG if prop.no_log else value))
             else:
                 after[prop.name] = None
         diff["after"] = after
@@ -662,7 +675,7 @@ def _invoke_ad_object_here(ctx: ModuleContext, spec: _Spec, *, pre: Hook | None 
             if new_value:
                 shown = f"{NO_LOG} - changed" if (changed and prop.no_log) else (NO_LOG if prop.no_log else new_value)
                 shown = _sorted_if_list(shown)
-            after[prop.name] = shown
+            after[prop.name] = _unrolled(shown)
 
         desired_name = p.get("name")
         if desired_name and desired_name != object_name:
@@ -962,14 +975,15 @@ def service_account(ctx: ModuleContext) -> dict[str, t.Any]:
     def set_enc(ctx: ModuleContext, obj: dict[str, t.Any], updates: dict[str, t.Any],
                 before: dict[str, t.Any], after: dict[str, t.Any]) -> None:
         existing = list(obj["attrs"].get("kerberosencryptiontype") or [])
-        before["kerberos_encryption_types"] = existing
+        # ``$existing = foreach (...) { $v.ToString() }``: the enum names (AES128), one of them as a scalar
+        before["kerberos_encryption_types"] = _unrolled(existing)
         enc = ctx.params["kerberos_encryption_types"]
         value, _a, _r, changed = _idempotent_list(existing, add=enc.get("add"), remove=enc.get("remove"),
                                                   set_=enc.get("set"), case_insensitive=True)
         if changed:
             wanted = {str(v).upper() for v in value or []}
             updates["kerberosencryptiontype"] = [n for n in _ENC_ORDER if n in wanted]
-        after["kerberos_encryption_types"] = value
+        after["kerberos_encryption_types"] = _unrolled(value)  # as the task wrote them (aes128), unsorted
 
     def set_sam(ctx: ModuleContext, obj: dict[str, t.Any], updates: dict[str, t.Any],
                 before: dict[str, t.Any], after: dict[str, t.Any]) -> None:
@@ -1208,3 +1222,33 @@ def membership(ctx: ModuleContext) -> dict[str, t.Any]:
     ctx.set_diff(before, {"dns_domain_name": dns_domain, "hostname": hostname, "state": p["state"],
                           "workgroup_name": workgroup})
     return ctx.exit()
+
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+def _gmsa_drift(state: dict[str, t.Any], now: _dt.datetime, name: str, args: dict[str, t.Any]) -> bool:
+    if not is_dc(state) or find_object(state, name, "ADServiceAccount") is None:
+        raise DriftError(f"no gMSA named {name!r} on this host (a domain controller holds them)")
+    return bool(run_upstream(state, now, "microsoft.ad.service_account", {"identity": name, **args}).get("changed"))
+
+
+@drift("set-gmsa-description", section="ad",
+       help="Change a gMSA's description (Set-ADServiceAccount -Description; runs service_account's model).",
+       args=[Arg("name", "gMSA name, e.g. svc_mcms_app"), Arg("description", "the new description")])
+def set_gmsa_description(state: dict[str, t.Any], now: _dt.datetime, *, name: str, description: str) -> str:
+    if not _gmsa_drift(state, now, name, {"description": description}):
+        raise DriftError(f"gMSA {name} already has that description")
+    return f"gMSA {name}: description set"
+
+
+@drift("set-gmsa-principals", section="ad",
+       help="Replace the principals allowed to retrieve a gMSA's password (Set-ADServiceAccount "
+            "-PrincipalsAllowedToRetrieveManagedPassword; runs service_account's model).",
+       args=[Arg("name", "gMSA name, e.g. svc_mcms_app"),
+             Arg("--principal", "a principal (computer or group); repeat for more", action="append")])
+def set_gmsa_principals(state: dict[str, t.Any], now: _dt.datetime, *, name: str,
+                        principal: list[str] | None) -> str:
+    principals = list(principal or [])
+    if not _gmsa_drift(state, now, name, {"allowed_to_retrieve_password": {"set": principals}}):
+        raise DriftError(f"gMSA {name} already has exactly those principals")
+    return f"gMSA {name}: principals allowed to retrieve the password set to {', '.join(principals) or 'none'}"

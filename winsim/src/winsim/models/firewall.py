@@ -513,7 +513,9 @@ def _firewall_rules(state: dict[str, t.Any], name: str) -> list[dict[str, t.Any]
     rules = fw.get("rules") if isinstance(fw, dict) else None
     if not isinstance(rules, list):
         raise DriftError("the firewall section has an unknown layout")
-    found = [r for r in rules if str(r.get("name") or "").lower() == name.lower()]
+    # the display name (-DisplayName), or the rule's Name (-Name, e.g. IIS-WebServerRole-HTTP-In-TCP)
+    wanted = name.lower()
+    found = [r for r in rules if wanted in (str(r.get("name") or "").lower(), str(r.get("id") or "").lower())]
     if not found:
         names = sorted({str(r.get("name")) for r in rules})
         raise DriftError(f"no firewall rule named {name!r} ({len(names)} rules exist; e.g. {', '.join(names[:5])})")
@@ -530,10 +532,21 @@ def remove_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: st
     return f"firewall rule {name}: {len(found)} rule(s) removed"
 
 
+def _set_enabled(state: dict[str, t.Any], name: str, enabled: bool) -> str:
+    found = _firewall_rules(state, name)
+    for rule in found:
+        rule["enabled"] = enabled
+    return f"firewall rule {name}: {len(found)} rule(s) {'enabled' if enabled else 'disabled'}"
+
+
 @drift("disable-firewall-rule", section="firewall", help="Disable the Windows Firewall rules with this name.",
        args=[Arg("name", "rule name")])
 def disable_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
-    found = _firewall_rules(state, name)
-    for rule in found:
-        rule["enabled"] = False
-    return f"firewall rule {name}: {len(found)} rule(s) disabled"
+    return _set_enabled(state, name, False)
+
+
+@drift("enable-firewall-rule", section="firewall",
+       help="Enable the Windows Firewall rules with this display name or Name (Enable-NetFirewallRule).",
+       args=[Arg("name", "rule display name or Name, e.g. IIS-WebServerRole-HTTP-In-TCP")])
+def enable_firewall_rule(state: dict[str, t.Any], now: _dt.datetime, *, name: str) -> str:
+    return _set_enabled(state, name, True)

@@ -14,8 +14,11 @@ description:
     C(bin/mcms-drift-check)), from every task result and every loop item
   - C(mcms_drift) lists returned by any module or action (the project's drift records convention), among them
     the records roles publish through M(mcms.infra.drift_records);
-  - for a changed result without records, records derived from its C(diff) (before/after), else one coarse
-    record naming the task, module and item;
+  - for a changed result without records, records derived from its C(diff) (before/after, compared under
+    the module's rules, so a one-item list equals its item, set-like attributes ignore order and compare
+    case-insensitively where the module does; or the C(prepared) text of
+    M(community.windows.win_firewall_rule), one record per rule and property), else one coarse record
+    naming the task, module and item;
   - tasks skipped because of check mode (a module without check-mode support, or a C(when) on
     C(ansible_check_mode)) that no role's records cover, listed by name under C(could_not_check);
   - failures and unreachable hosts, as errors.
@@ -130,18 +133,19 @@ class CallbackModule(CallbackBase):
             return
         if not res.get("changed"):
             return
-        pairs = [] if secret else _drift.records_from_diff(res.get("diff"))
         resource = item or task
-        if pairs:
-            for attribute, wanted, found in pairs:
-                norm = _drift.normalize_record({"resource_type": action, "resource": resource, "attribute": attribute,
-                                                "wanted": wanted, "found": found})
+        derived = [] if secret else _drift.diff_records(action, res.get("diff"), resource)
+        if derived:
+            for rec in derived:
+                norm = _drift.normalize_record(rec)
                 self._drift.append({**norm, **base, "source": "diff", "coarse": False, "_task": task})
-        else:
-            self._drift.append({"resource_type": action, "resource": "(secret)" if secret and item else resource,
-                                "attribute": "changed", "wanted": "as the task declares",
-                                "found": "differs (the module reports a change without details)",
-                                **base, "source": "coarse", "coarse": True, "_task": task})
+                self._checked.append({"host": host, "role": role, "resource_type": norm["resource_type"],
+                                      "resource": norm["resource"]})
+            return
+        self._drift.append({"resource_type": action, "resource": "(secret)" if secret and item else resource,
+                            "attribute": "changed", "wanted": "as the task declares",
+                            "found": "differs (the module reports a change without details)",
+                            **base, "source": "coarse", "coarse": True, "_task": task})
         self._checked.append({"host": host, "role": role, "resource_type": action, "resource": resource})
 
     def _check_skip(self, result: t.Any, res: t.Mapping[str, t.Any]) -> None:

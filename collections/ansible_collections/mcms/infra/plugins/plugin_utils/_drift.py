@@ -21,6 +21,7 @@ The report (``drift.json``) follows ``docs/schemas/drift-report-v1.schema.json``
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -191,9 +192,108 @@ def compare(resources: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[list[dict[str
     return records, checked
 
 
-def records_from_diff(diff: t.Any) -> list[tuple[str, t.Any, t.Any]]:
-    """(attribute, wanted, found) pairs from a module's ``diff`` (one dict
-    or a list of them); an empty list when it holds no before/after."""
+# -- records from a module's diff ------------------------------------------------------------
+#
+# A module's before/after may give the same value in two shapes, and a naive
+# comparison then reports drift that is not there.  The rules, generic first:
+#
+# * PowerShell unrolls a one-item array into its item: microsoft.ad's
+#   ``before`` (``ADPropertyValueCollection.Value``) and ``after``
+#   (``Compare-AnsibleADIdempotentList``'s ``Value``) hold a scalar for one
+#   value, a list for more, ``$null`` for none; so a one-item list equals its
+#   item, and an empty list equals ``None``, for every module;
+# * per module (:data:`DIFF_RULES`), the attributes the module compares as
+#   sets (order-insensitive, a scalar is a one-item set) and those it
+#   compares case-insensitively (as AD does: DNs, SPNs, encryption types,
+#   sAMAccountName, the OU path).  An attribute the module compares exactly
+#   (a gMSA's ``description``, ``dns_hostname``, its ``name``) stays exact:
+#   a change of case there is a change the module would make.
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffRules:
+    """How one module's before/after attributes compare (docs/drift-check.md)."""
+
+    sets: frozenset[str] = frozenset()
+    ignore_case: frozenset[str] = frozenset()
+
+
+def _rules(*, sets: t.Iterable[str] = (), ignore_case: t.Iterable[str] = ()) -> DiffRules:
+    return DiffRules(sets=frozenset(sets), ignore_case=frozenset(ignore_case))
+
+
+# microsoft.ad 1.x, Invoke-AnsibleADObject (module_utils/_ADObject.psm1): options of type add_remove_set go
+# through Compare-AnsibleADIdempotentList (sets), case-insensitive where the option has DNLookup or
+# CaseInsensitive; ``path`` and ``sam_account_name`` are compared with PowerShell's case-insensitive -ne.
+_AD_COMMON = ("path", "sam_account_name")
+DIFF_RULES: dict[str, DiffRules] = {
+    "microsoft.ad.service_account": _rules(
+        sets=("allowed_to_retrieve_password", "delegates", "kerberos_encryption_types", "spn"),
+        ignore_case=("allowed_to_retrieve_password", "delegates", "kerberos_encryption_types", "spn",
+                     *_AD_COMMON)),
+    "microsoft.ad.user": _rules(
+        sets=("groups", "delegates", "spn"), ignore_case=("groups", "delegates", "spn", *_AD_COMMON)),
+    "microsoft.ad.computer": _rules(
+        sets=("delegates", "spn", "kerberos_encryption_types"),
+        ignore_case=("delegates", "spn", "kerberos_encryption_types", *_AD_COMMON)),
+    "microsoft.ad.group": _rules(sets=("members",), ignore_case=("members", *_AD_COMMON)),
+}
+
+
+def _sort_key(value: t.Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _unroll(value: t.Any) -> t.Any:
+    """A one-item list as its item, an empty list as ``None`` (PowerShell's pipeline), at any depth."""
+    if isinstance(value, dict):
+        return {k: _unroll(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_unroll(v) for v in value]
+        return None if not items else items[0] if len(items) == 1 else items
+    return value
+
+
+def _as_set(value: t.Any) -> list[t.Any]:
+    items = [] if value is None else list(value) if isinstance(value, list) else [value]
+    unique: dict[str, t.Any] = {}
+    for item in items:
+        unique.setdefault(_sort_key(item), item)
+    return [unique[k] for k in sorted(unique)]
+
+
+def _fold(value: t.Any) -> t.Any:
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, list):
+        return [_fold(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _fold(v) for k, v in value.items()}
+    return value
+
+
+def diff_values(key: str, before: t.Any, after: t.Any, rules: DiffRules = DiffRules()
+                ) -> tuple[bool, t.Any, t.Any]:
+    """Whether one attribute of a before/after diff really differs under
+    ``rules``, and its (wanted, found) as a report shows them (sets sorted)."""
+    if key in rules.sets:
+        wanted, found = _as_set(_unroll(after)), _as_set(_unroll(before))
+        if key in rules.ignore_case:
+            return _as_set(_fold(wanted)) != _as_set(_fold(found)), wanted, found
+        return wanted != found, wanted, found
+    wanted, found = _unroll(after), _unroll(before)
+    if key in rules.ignore_case:
+        return _fold(wanted) != _fold(found), wanted, found
+    return wanted != found, wanted, found
+
+
+def records_from_diff(diff: t.Any, action: str = "") -> list[tuple[str, t.Any, t.Any]]:
+    """(attribute, wanted, found) of each attribute that differs in a
+    module's ``diff`` (one dict or a list of them), compared under the
+    module's :data:`DIFF_RULES`; an empty list when it holds no before/after.
+    A ``before`` of ``None`` beside a mapping ``after`` is a missing resource
+    (attribute ``present``), and the reverse one that should not exist."""
+    rules = DIFF_RULES.get(action, DiffRules())
     diffs = diff if isinstance(diff, list) else [diff]
     pairs: list[tuple[str, t.Any, t.Any]] = []
     for one in diffs:
@@ -202,11 +302,104 @@ def records_from_diff(diff: t.Any) -> list[tuple[str, t.Any, t.Any]]:
         before, after = plain(one.get("before")), plain(one.get("after"))
         if isinstance(before, dict) and isinstance(after, dict):
             for key in sorted(set(before) | set(after)):
-                if before.get(key) != after.get(key):
-                    pairs.append((key, after.get(key), before.get(key)))
+                differs, wanted, found = diff_values(key, before.get(key), after.get(key), rules)
+                if differs:
+                    pairs.append((key, wanted, found))
+        elif before is None and isinstance(after, dict):
+            pairs.append(("present", True, False))
+        elif after is None and isinstance(before, dict):
+            pairs.append(("present", False, True))
         elif before != after:
             pairs.append((str(one.get("after_header") or one.get("before_header") or "content"), after, before))
     return pairs
+
+
+# -- records from a "prepared" diff (modules that give text, not before/after) -----------------
+#
+# community.windows.win_firewall_rule (3.x) writes, per rule it matched,
+# ``[<rule name>]`` then for each property it would change ``-Prop='old'`` and
+# ``+Prop='new'``; ``+[<name>]`` and ``-[<name>]`` (every property after them)
+# for a rule it would create or remove.  Properties are reported by the
+# module option that sets them, with the COM numbers in the option's words.
+
+_FW_OPTION = {"Description": "description", "Direction": "direction", "Action": "action",
+              "ApplicationName": "program", "Grouping": "group", "ServiceName": "service", "Enabled": "enabled",
+              "Profiles": "profiles", "LocalAddresses": "localip", "RemoteAddresses": "remoteip",
+              "LocalPorts": "localport", "RemotePorts": "remoteport", "Protocol": "protocol",
+              "InterfaceTypes": "interfacetypes", "EdgeTraversalOptions": "edge", "SecureFlags": "security",
+              "IcmpTypesAndCodes": "icmp_type_code"}
+_FW_PROFILES = ((1, "domain"), (2, "private"), (4, "public"))
+_FW_PROTOCOLS = {"1": "icmpv4", "6": "tcp", "17": "udp", "58": "icmpv6", "256": "any"}
+
+
+def _fw_value(prop: str, text: str) -> t.Any:
+    if prop == "Enabled" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if prop == "Direction":
+        return {"1": "in", "2": "out"}.get(text, text)
+    if prop == "Action":
+        return {"0": "block", "1": "allow"}.get(text, text)
+    if prop == "Protocol":
+        return _FW_PROTOCOLS.get(text, text)
+    if prop == "Profiles" and text.isdigit():
+        mask = int(text)
+        if mask & 0x7FFFFFFF == 0x7FFFFFFF:
+            return ["any"]
+        return [name for bit, name in _FW_PROFILES if mask & bit]
+    return text
+
+
+_PREPARED_LINE = re.compile(r"^([+-]?)\[(.*)\]$|^([+-])(\w+)='(.*)$")
+
+
+def records_from_prepared(action: str, prepared: t.Any) -> list[dict[str, t.Any]]:
+    """Drift records from a module's text diff (``diff.prepared``), for the
+    modules this file knows (win_firewall_rule); an empty list otherwise."""
+    if action.rsplit(".", 1)[-1] != "win_firewall_rule" or not isinstance(prepared, str):
+        return []
+    rules: list[dict[str, t.Any]] = []
+    current: dict[str, t.Any] | None = None
+    last: tuple[str, str] | None = None
+    for line in prepared.splitlines():
+        match = _PREPARED_LINE.match(line)
+        if match is None:
+            if current is not None and last is not None:  # a multi-line value (a description)
+                current[last[0]][last[1]] += "\n" + line
+            continue
+        if match.group(2) is not None:
+            current = {"name": match.group(2), "mode": match.group(1), "-": {}, "+": {}}
+            rules.append(current)
+            last = None
+        elif current is not None:
+            sign, prop = match.group(3), match.group(4)
+            current[sign][prop] = match.group(5)
+            last = (sign, prop)
+    records: list[dict[str, t.Any]] = []
+    for rule in rules:
+        base = {"resource_type": "firewall_rule", "resource": rule["name"]}
+        if rule["mode"]:
+            created = rule["mode"] == "+"
+            records.append({**base, "attribute": "present", "wanted": created, "found": not created})
+            continue
+        for prop in [p for p in rule["+"] if p in rule["-"]]:
+            new, old = (v[:-1] if v.endswith("'") else v for v in (rule["+"][prop], rule["-"][prop]))
+            records.append({**base, "attribute": _FW_OPTION.get(prop, prop), "wanted": _fw_value(prop, new),
+                            "found": _fw_value(prop, old)})
+    return records
+
+
+def diff_records(action: str, diff: t.Any, resource: str) -> list[dict[str, t.Any]]:
+    """Drift records (the convention's five keys) from a changed result's
+    ``diff``: a ``prepared`` text the module's parser reads, else before/after
+    (resource type the module, resource the loop item or task)."""
+    diffs = diff if isinstance(diff, list) else [diff]
+    records: list[dict[str, t.Any]] = []
+    for one in diffs:
+        if isinstance(one, dict) and "prepared" in one:
+            records.extend(records_from_prepared(action, one.get("prepared")))
+    records.extend({"resource_type": action, "resource": resource, "attribute": attribute, "wanted": wanted,
+                    "found": found} for attribute, wanted, found in records_from_diff(diff, action))
+    return records
 
 
 def drift_id(record: t.Mapping[str, t.Any]) -> str:

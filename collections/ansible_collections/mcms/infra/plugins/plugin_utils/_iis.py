@@ -496,15 +496,17 @@ def ca_certificate_facts(pem: t.Any) -> dict[str, t.Any]:
         raise IisError(str(exc)) from None
 
 
-def iis_trust_plan(pems: list[str] | None, root_certificates: list[dict[str, t.Any]] | None
+def iis_trust_plan(pems: list[str] | None, root_certificates: list[dict[str, t.Any] | str] | None
                    ) -> list[dict[str, t.Any]]:
     """The CA certificates of ``pems`` that ``LocalMachine\\Root`` does not hold yet.
 
     ``root_certificates`` is ``win_certificate_info``'s ``certificates`` list of
-    the Root store.  Returns ``[{thumbprint, subject, pem}]`` in input order,
+    the Root store, or the thumbprints it holds (``win_cert_usage``'s
+    ``in_root``).  Returns ``[{thumbprint, subject, pem}]`` in input order,
     one entry per certificate to import (nothing when all are trusted).
     """
-    present = {str(c.get("thumbprint") or "").upper() for c in root_certificates or []}
+    present = {str((c.get("thumbprint") if isinstance(c, dict) else c) or "").upper()
+               for c in root_certificates or []}
     plan, seen = [], set()
     for pem in pems or []:
         facts = ca_certificate_facts(pem)
