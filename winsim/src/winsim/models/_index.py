@@ -53,6 +53,7 @@ INDEX: dict[str, str] = {
     "mcms.infra.win_account_grants": "account_grants",
     "mcms.infra.win_app_release": "app_release",
     "mcms.infra.win_cert_usage": "tls_probe",
+    "mcms.infra.win_folder_acl": "folder_acl",
     "mcms.infra.win_schannel": "schannel",
     "mcms.infra.win_tls_probe": "tls_probe",
     "microsoft.ad.group": "ad",

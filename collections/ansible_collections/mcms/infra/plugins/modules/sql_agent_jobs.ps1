@@ -119,8 +119,8 @@ function Get-WantedSchedule($S) {
     if ($ftype -eq 4 -and $interval -lt 1) { throw (Get-Invalid "The specified '@freq_interval' is invalid.") }
     if ($ftype -eq 8 -and ($interval -lt 1 -or $interval -gt 127)) { throw (Get-Invalid "The specified '@freq_interval' is invalid (valid values are: 1 to 127).") }
     if ($ftype -eq 16 -and ($interval -lt 1 -or $interval -gt 31)) { throw (Get-Invalid "The specified '@freq_interval' is invalid (valid values are: 1 to 31).") }
-    if ($ftype -in 8, 16 -and $recurrence -lt 1) { throw (Get-Invalid "The specified '@freq_recurrence_factor' is invalid.") }
-    if ($ftype -in 1, 64, 128) { $interval = 0; $recurrence = 0 }
+    if (($ftype -in @(8, 16)) -and $recurrence -lt 1) { throw (Get-Invalid "The specified '@freq_recurrence_factor' is invalid.") }
+    if ($ftype -in @(1, 64, 128)) { $interval = 0; $recurrence = 0 }
     elseif ($ftype -eq 4) { $recurrence = 0 }
     if ($subday -eq 1) { $subInterval = 0 }
     elseif ($subInterval -lt 1 -or ($subday -eq 2 -and $subInterval -lt 10)) { throw (Get-Invalid "The specified '@freq_subday_interval' is invalid.") }
@@ -187,6 +187,11 @@ if ($dupes.Count -gt 0) { $module.FailJson("jobs: the job names $($dupes -join '
 $categories = @((Invoke-Sql 'SELECT name FROM dbo.syscategories WHERE category_class = 1').name)
 $databases = @{}
 foreach ($row in (Invoke-Sql 'SELECT name FROM sys.databases')) { $databases[$row.name.ToLowerInvariant()] = $row.name }
+$logins = @{}
+foreach ($row in (Invoke-Sql "SELECT name FROM sys.server_principals WHERE type IN ('S', 'U', 'G')")) {
+    $logins[$row.name.ToLowerInvariant()] = $row.name
+}
+# No query inside the try below: it only turns msdb's refusals into one failure naming the job.
 $plans = [System.Collections.Generic.List[object]]@()
 foreach ($entry in $module.Params.jobs) {
     try {
@@ -195,7 +200,7 @@ foreach ($entry in $module.Params.jobs) {
         }
         $owner = $null
         if ($entry.owner) {
-            $owner = (Invoke-Sql 'SELECT name FROM sys.server_principals WHERE name = @n' @{ '@n' = $entry.owner }).name
+            $owner = $logins[$entry.owner.ToLowerInvariant()]
             if (-not $owner) { throw "The specified @owner_login_name ('$($entry.owner)') does not exist." }
         }
         $db = $databases[$entry.step.database.ToLowerInvariant()]
@@ -327,7 +332,7 @@ WHERE js.job_id = @id ORDER BY s.schedule_id
     foreach ($extra in $extraSteps) { Add-Record 'sql_agent_job_step' "$name/step $($extra.id)" 'present' $false $true }
     # its one schedule
     $mine = $attached | Where-Object { $_.name -eq $schedName } | Select-Object -First 1
-    $extraSchedules = @($attached | Where-Object { -not [object]::ReferenceEquals($_, $mine) })
+    $extraSchedules = @($attached | Where-Object { -not $mine -or $_.schedule_id -ne $mine.schedule_id })
     foreach ($extra in $extraSchedules) { Add-Record 'sql_agent_job_schedule' "$name/$($extra.name)" 'present' $false $true }
     $differs = @()
     if (-not $mine) { Add-Record 'sql_agent_job_schedule' $schedRes 'present' $true $false }
