@@ -36,12 +36,10 @@ pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 TLS10 = "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server"
 SITE_HOSTNAME = "mcms.sim.mcms.internal"
 DOMAIN_SID = "S-1-5-21-2454604682-3762184245-3053509768"
-# Gaps the drift check still lists by name on a converged lab: lowlydba.sqlserver
-# 2.8.1's agent_job_step/agent_job_schedule cannot compare under -WhatIf and no
-# read-only module returns Agent job steps or schedules (docs/drift-check.md,
-# "Known gaps"). The day a read lands in sql_backup, this set must become empty.
-KNOWN_GAPS = {("sql01", "sql_backup", "jobs | Set the backup step of each job"),
-              ("sql01", "sql_backup", "jobs | Set the schedule of each job")}
+# Gaps the drift check still lists by name on a converged lab (docs/drift-check.md,
+# "Known gaps"). Empty since mcms.infra.sql_agent_jobs compares the backup jobs'
+# steps and schedules in check mode (decision 21); it must stay empty.
+KNOWN_GAPS: set[tuple[str, str, str]] = set()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +94,14 @@ DRIFTS = [
     Drift("iis-default-rule-enabled", "iis", "web02", ("enable-firewall-rule", "IIS-WebServerRole-HTTP-In-TCP"),
           {"resource_type": "firewall_rule", "resource": "World Wide Web Services (HTTP Traffic-In)",
            "attribute": "enabled"}, _eq(False, True)),
+    Drift("job-disabled", "sql_backup", "sql01", ("disable-agent-job", "DatabaseBackup - FULL"),
+          {"resource_type": "sql_agent_job", "resource": "DatabaseBackup - FULL", "attribute": "enabled"},
+          _eq(True, False)),
+    # the DIFF job's schedule: every 4 hours instead of 12 (the LOG job is deleted above)
+    Drift("job-schedule-changed", "sql_backup", "sql01",
+          ("set-agent-schedule", "DatabaseBackup - DIFF", "freq_subday_interval", "4"),
+          {"resource_type": "sql_agent_job_schedule", "resource": "DatabaseBackup - DIFF/DatabaseBackup - DIFF",
+           "attribute": "freq_subday_interval"}, _eq(12, 4)),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 

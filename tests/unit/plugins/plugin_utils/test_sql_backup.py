@@ -111,7 +111,7 @@ def test_database_layers_combine_by_name_later_layer_wins() -> None:
     assert sb.databases(config) == [{"name": "MCMS", "log_backups": True},
                                     {"name": "reports", "log_backups": False},
                                     {"name": "Audit", "log_backups": True}]
-    assert [j["command"].count("reports") for j in sb.jobs(config)] == [1, 1, 0]  # no log backups for it
+    assert [j["step"]["command"].count("reports") for j in sb.jobs(config)] == [1, 1, 0]  # no log backups for it
     assert filters.sql_backup_databases(config) == sb.databases(config)
 
 
@@ -135,8 +135,8 @@ def test_input_errors_are_one_line_per_problem_naming_the_variable() -> None:
 
 
 def test_jobs_follow_the_backup_policy() -> None:
-    jobs = {j["kind"]: j for j in sb.jobs(_config(sql_backup_databases=[{"name": "MCMS"},
-                                                                        {"name": "Reports", "log_backups": False}]))}
+    jobs = {j["name"].rsplit(" - ", 1)[1]: j for j in sb.jobs(_config(sql_backup_databases=[
+        {"name": "MCMS"}, {"name": "Reports", "log_backups": False}]))}
     assert list(jobs) == ["FULL", "DIFF", "LOG"]
     assert jobs["FULL"]["name"] == "DatabaseBackup - FULL"
     assert (jobs["FULL"]["schedule"]["frequency_type"], jobs["FULL"]["schedule"]["frequency_subday_type"],
@@ -145,15 +145,16 @@ def test_jobs_follow_the_backup_policy() -> None:
             jobs["DIFF"]["schedule"]["start_time"]) == ("Hours", 12, "060000")
     assert (jobs["LOG"]["schedule"]["frequency_subday_type"], jobs["LOG"]["schedule"]["frequency_subday_interval"],
             jobs["LOG"]["schedule"]["start_time"]) == ("Hours", 1, "001500")
-    assert jobs["FULL"]["databases"] == ["MCMS", "Reports"]
-    assert jobs["LOG"]["databases"] == ["MCMS"]
+    assert all(j["enabled"] and j["category"] == "Database Maintenance" for j in jobs.values())
+    assert {(j["step"]["database"], j["step"]["on_fail_action"]) for j in jobs.values()} == {
+        ("master", "QuitWithFailure")}
     for kind, job in jobs.items():
-        command = job["command"]
+        command = job["step"]["command"]
         for part in (f"@BackupType = '{kind}'", "@CheckSum = 'Y'", "@Verify = 'Y'", "@CleanupMode = 'AFTER_BACKUP'",
                      "@CleanupTime = 336", "@Directory = N'D:\\SQLBackup'", "@Compress = 'Y'"):
             assert part in command, (kind, part, command)
-    assert "@Databases = 'MCMS'," in jobs["LOG"]["command"]
-    assert "@Databases = 'MCMS,Reports'," in jobs["FULL"]["command"]
+    assert "@Databases = 'MCMS'," in jobs["LOG"]["step"]["command"]
+    assert "@Databases = 'MCMS,Reports'," in jobs["FULL"]["step"]["command"]
 
 
 @pytest.mark.parametrize(("overrides", "kind", "expected"), [
@@ -164,7 +165,7 @@ def test_jobs_follow_the_backup_policy() -> None:
     ({"sql_backup_diff_interval_hours": 6}, "DIFF", ("Hours", 6)),
 ])
 def test_intervals_become_agent_schedules(overrides: dict[str, t.Any], kind: str, expected: tuple) -> None:
-    job = next(j for j in sb.jobs(_config(**overrides)) if j["kind"] == kind)
+    job = next(j for j in sb.jobs(_config(**overrides)) if j["name"].endswith(f" - {kind}"))
     assert (job["schedule"]["frequency_subday_type"], job["schedule"]["frequency_subday_interval"]) == expected
 
 
@@ -176,15 +177,15 @@ def test_intervals_become_agent_schedules(overrides: dict[str, t.Any], kind: str
     ({"sql_backup_job_prefix": "MCMS Backup"}, "MCMS Backup - FULL"),
 ])
 def test_every_option_reaches_the_job(overrides: dict[str, t.Any], part: str) -> None:
-    full = next(j for j in sb.jobs(_config(**overrides)) if j["kind"] == "FULL")
-    assert part in full["command"] or part == full["name"], full
+    full = next(j for j in sb.jobs(_config(**overrides)) if j["name"].endswith(" - FULL"))
+    assert part in full["step"]["command"] or part == full["name"], full
 
 
 def test_log_job_is_disabled_when_no_database_wants_log_backups() -> None:
     log = next(j for j in sb.jobs(_config(sql_backup_databases=[{"name": "MCMS", "log_backups": False}]))
-               if j["kind"] == "LOG")
+               if j["name"].endswith(" - LOG"))
     assert log["enabled"] is False
-    assert log["databases"] == []
+    assert "@Databases = 'MCMS'," in log["step"]["command"]     # a valid command all the same
 
 
 def test_jobs_refuse_invalid_input() -> None:

@@ -8,8 +8,8 @@ host (docs/style.md §4).
 
 :func:`jobs` computes the three SQL Server Agent jobs the role owns (FULL,
 DIFF and LOG backups through Ola Hallengren's ``DatabaseBackup``): names,
-the step's T-SQL command and the schedule in the strings
-``lowlydba.sqlserver.agent_job_schedule`` takes.  :func:`recovery_plan`
+the step's T-SQL command and the schedule, as the ``jobs`` option of
+``mcms.infra.sql_agent_jobs`` takes them (decision 21).  :func:`recovery_plan`
 decides, from what ``lowlydba.sqlserver.database`` read in check mode,
 which databases are missing, which must be switched to FULL recovery and
 which make the run fail.
@@ -30,6 +30,7 @@ ABSOLUTE_PATH_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<
 DATABASE_NAME_RE = re.compile(r"^[^\[\]',%]+$")
 SYSTEM_DATABASES = frozenset({"master", "model", "msdb", "tempdb"})
 KINDS = ("FULL", "DIFF", "LOG")
+JOB_CATEGORY = "Database Maintenance"
 # Layered like iis_sites: all hosts, group_vars, host_vars; a later layer replaces an entry of the same name.
 DATABASE_LAYERS = ("sql_backup_databases", "sql_backup_group_databases", "sql_backup_host_databases")
 
@@ -228,7 +229,9 @@ def command(kind: str, databases: list[str], directory: str, cleanup_hours: int,
 
 
 def jobs(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
-    """The Agent jobs of the role, one per backup type, with their step and schedule.
+    """The Agent jobs of the role (FULL, DIFF, LOG), each with its one step and one
+    schedule, in the shape ``mcms.infra.sql_agent_jobs`` takes (its ``jobs`` option).
+    A job with no database to back up (LOG when no database wants log backups) is disabled.
 
     Raises :class:`SqlBackupError` when the input is invalid (the role's
     validate step runs :func:`problems` first, so this only guards direct use).
@@ -266,16 +269,24 @@ def jobs(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     for kind, dbs, subday, start, cleanup in plan:
         name = f"{prefix} - {kind}"
         result.append({
-            "kind": kind,
             "name": name,
+            "description": f"{kind} backups by Ola Hallengren's DatabaseBackup (managed by the mcms-infra "
+                           "sql_backup role)",
+            "category": JOB_CATEGORY,
             "enabled": bool(dbs),
-            "databases": dbs,
-            "step_name": name,
-            "command": command(kind, dbs or names, directory, cleanup, compress, log_to_table),
+            "step": {
+                "name": name,
+                "database": str(config.get("sql_backup_solution_database") or "master"),
+                "subsystem": "TransactSql",
+                "command": command(kind, dbs or names, directory, cleanup, compress, log_to_table),
+                "on_success_action": "QuitWithSuccess",
+                "on_fail_action": "QuitWithFailure",
+            },
             "schedule": {
                 "name": name,
+                "enabled": True,
                 "frequency_type": "Daily",
-                "frequency_interval": "1",
+                "frequency_interval": 1,
                 "start_date": str(config.get("sql_backup_schedule_start_date") or "20260101"),
                 "end_date": "99991231",
                 "start_time": _hhmmss(start),
