@@ -87,6 +87,14 @@ DRIFTS = [
     Drift("job-deleted", "sql_backup", "sql01", ("delete-agent-job", "DatabaseBackup - LOG"),
           {"resource_type": "sql_agent_job", "resource": "DatabaseBackup - LOG", "attribute": "present"},
           _eq(True, False)),
+    Drift("acl-widened", "service_accounts", "web01",
+          ("grant-folder-access", "C:\\MCMS", f"{DOMAIN_SID}-1107", "Modify"),
+          {"resource_type": "folder_acl", "resource": "C:\\MCMS", "attribute": "CORP\\svc_mcms_app$"},
+          _eq(None, "Allow:Modify, Synchronize")),
+    Drift("login-role-added", "service_accounts", "sql01",
+          ("add-db-role-member", "MCMS", "db_owner", "CORP\\svc_mcms_app$"),
+          {"resource_type": "sql_role_member", "resource": "MCMS:db_owner", "attribute": "CORP\\svc_mcms_app$"},
+          _eq("absent", "member")),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 
