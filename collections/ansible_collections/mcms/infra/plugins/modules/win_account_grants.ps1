@@ -203,7 +203,7 @@ foreach ($m in $managed) {
             $p = $parent.TrimEnd('\')
             $rules = @((Get-Acl -LiteralPath ($p + '\')).Access | Where-Object {
                     -not $_.IsInherited -and (Test-SameSid $_ $m.sid) -and
-                    ($_.InheritanceFlags -band [System.Security.AccessControl.InheritanceFlags]::ContainerInherit) })
+                    (($_.InheritanceFlags -band [System.Security.AccessControl.InheritanceFlags]::ContainerInherit) -ne 0) })
             if (-not $rules) { continue }
             if (-not (Test-InTree $p)) {
                 if (-not $sources.Contains($p)) { $sources[$p] = @{ rules = $rules; folders = [System.Collections.Generic.List[string]]@() } }
