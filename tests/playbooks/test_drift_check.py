@@ -102,6 +102,14 @@ DRIFTS = [
           ("set-agent-schedule", "DatabaseBackup - DIFF", "freq_subday_interval", "4"),
           {"resource_type": "sql_agent_job_schedule", "resource": "DatabaseBackup - DIFF/DatabaseBackup - DIFF",
            "attribute": "freq_subday_interval"}, _eq(12, 4)),
+    Drift("acl-widened", "service_accounts", "web01",
+          ("grant-folder-access", "C:\\MCMS", f"{DOMAIN_SID}-1107", "Modify"),
+          {"resource_type": "folder_acl", "resource": "C:\\MCMS", "attribute": "CORP\\svc_mcms_app$"},
+          _eq(None, "Allow:Modify, Synchronize")),
+    Drift("login-role-added", "service_accounts", "sql01",
+          ("add-db-role-member", "MCMS", "db_owner", "CORP\\svc_mcms_app$"),
+          {"resource_type": "sql_role_member", "resource": "MCMS:db_owner", "attribute": "CORP\\svc_mcms_app$"},
+          _eq("absent", "member")),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 

@@ -55,3 +55,19 @@ def test_web_node_folders_give_the_declared_access(host: t.Any, account: dict[st
         result = run(host, "ansible.windows.win_acl", {"path": path, "user": identity, "rights": folder["rights"],
                                                        "type": "allow", "state": "present"})
         assert result["changed"] is False, f"{identity} lacks {folder['rights']} on {path}: {result}"
+
+
+def test_web_node_access_is_exact_nothing_inherited_wider(host: t.Any) -> None:
+    """The role's own module in check mode: no change and no drift record means every
+    account holds exactly its rights and folder rules, and no rule of one on the app
+    root (or above it) widens what the folders below inherit."""
+    if _is_dc(host):
+        pytest.skip("folders are on the member that uses the account")
+    root = DEFAULTS["service_accounts_app_root"]
+    accounts = [{"name": f"CORP\\{a['name']}$",
+                 "rights": sorted({*a["rights"], *DEFAULTS["service_accounts_deny_rights"]}),
+                 "folders": [{"path": f"{root}\\{f['path']}", "rights": f["rights"]} for f in a.get("folders") or []]}
+                for a in ACCOUNTS]
+    result = run(host, "mcms.infra.win_account_grants", {"accounts": accounts, "root": root})
+    assert result["changed"] is False, result["mcms_drift"]
+    assert result["mcms_drift"] == []

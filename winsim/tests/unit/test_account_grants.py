@@ -12,6 +12,7 @@ import pytest
 from identity_support import dc_with_gmsas, member
 
 from winsim import state as st
+from winsim.drift import apply_drift
 from winsim.models import ad
 from winsim.store import HostStore
 
@@ -159,3 +160,60 @@ def test_removed_account_loses_its_rights_and_rules(run_module: t.Any, dc: dict[
     assert not gone.get("failed")
     assert not gone["changed"]
     assert any("gmsa_gone$" in w for w in gone.get("warnings", []))
+
+
+def test_parent_widened_inside_root_is_one_record_and_removed_there(run_module: t.Any, dc: dict[str, t.Any]) -> None:
+    # `winsim drift HOST grant-folder-access C:\MCMS <account> Modify`: win_acl on the application root
+    args = _args(root="C:\\MCMS")
+    _, state = run_module(GRANTS, args, state=member())
+    app = _sid(dc, "gmsa_app$")
+    assert "Modify" in apply_drift(state, "grant-folder-access", path="C:\\MCMS", account=app, rights="Modify")
+    inherited = [a for a in st.effective_acl(state, "C:\\MCMS\\releases") if a.get("sid") == app and a["inherited"]]
+    assert [a["rights"] for a in inherited] == ["Modify, Synchronize"], "Get-Acl on the child shows it inherited"
+    drifted = copy.deepcopy(state)
+    check, untouched = run_module(GRANTS, args, state=copy.deepcopy(drifted), check_mode=True)
+    assert untouched == drifted
+    assert check["mcms_drift"] == [{"resource_type": "folder_acl", "resource": "C:\\MCMS", "attribute": APP,
+                                    "wanted": None, "found": "Allow:Modify, Synchronize"}]
+    fixed, state = run_module(GRANTS, args, state=drifted)
+    assert fixed["acl_changed"] == {"C:\\MCMS": [APP]}
+    assert _mine(state, "C:\\MCMS", app) == []
+    again, _ = run_module(GRANTS, args, state=state)
+    assert not again["changed"], again["mcms_drift"]
+
+
+def test_parent_widened_above_root_is_reported_and_fails_naming_it(run_module: t.Any, dc: dict[str, t.Any]) -> None:
+    args = _args(root="C:\\MCMS")
+    _, state = run_module(GRANTS, args, state=member())
+    app = _sid(dc, "gmsa_app$")
+    apply_drift(state, "grant-folder-access", path="C:\\", account=app, rights="Modify")
+    state["user_rights"]["SeInteractiveLogonRight"].append(app)   # a change the failure must not make
+    drifted = copy.deepcopy(state)
+    check, untouched = run_module(GRANTS, args, state=copy.deepcopy(drifted), check_mode=True)
+    assert untouched == drifted
+    outside = [d for d in check["mcms_drift"] if d["resource_type"] == "folder_acl"]
+    assert outside == [{"resource_type": "folder_acl", "resource": "C:", "attribute": APP, "wanted": None,
+                        "found": "Allow:Modify, Synchronize"}]
+    assert any("above the managed tree C:\\MCMS" in w for w in check.get("warnings", []))
+    failed, after = run_module(GRANTS, args, state=copy.deepcopy(drifted))
+    assert failed["failed"]
+    assert failed["msg"] == (
+        "folder access wider than declared, set above the managed tree C:\\MCMS (remove it there): C: gives "
+        f"{APP} Allow:Modify, Synchronize, inherited by C:\\MCMS\\releases, C:\\MCMS\\shared\\logs")
+    assert after == drifted, "nothing changed, the user right included"
+    # without root (every parent managed) the rule on C:\ is removed like before
+    fixed, state = run_module(GRANTS, _args(), state=copy.deepcopy(drifted))
+    assert "C:" in fixed["acl_changed"]
+
+
+def test_narrower_rule_or_non_inheritable_rule_above_root_is_not_widening(run_module: t.Any,
+                                                                         dc: dict[str, t.Any]) -> None:
+    args = _args(root="C:\\MCMS")
+    _, state = run_module(GRANTS, args, state=member())
+    app = _sid(dc, "gmsa_app$")
+    # "this folder only" (no inheritance) on C:\: Get-Acl on the children shows nothing inherited
+    st.get_item(state, "C:\\").setdefault("acl", []).append(
+        {"identity": APP, "sid": app, "rights": "Modify, Synchronize", "type": "allow", "inheritance": "None",
+         "propagation": "None", "inherited": False})
+    check, _ = run_module(GRANTS, args, state=state, check_mode=True)
+    assert check["mcms_drift"] == []

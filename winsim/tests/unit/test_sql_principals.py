@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from identity_support import dc_with_gmsas, member
 
+from winsim.drift import DriftError, apply_drift
 from winsim.models import sql
 from winsim.state import iso
 from winsim.store import HostStore
@@ -114,3 +115,31 @@ def test_no_instance_fails_with_the_connection_error(run_module: t.Any) -> None:
     result, _ = run_module(PRINCIPALS, _args(), state=member())
     assert result["failed"]
     assert result["msg"].startswith("Error connecting to [localhost]: A network-related")
+
+
+def test_add_db_role_member_drift_is_reported_and_removed(run_module: t.Any, host: dict[str, t.Any]) -> None:
+    # `winsim drift HOST add-db-role-member MCMS db_owner <login>`: ALTER ROLE db_owner ADD MEMBER, by hand
+    _, state = run_module(PRINCIPALS, _args(), state=host)
+    assert "db_owner" in apply_drift(state, "add-db-role-member", database="mcms", role="DB_OWNER", user=APP)
+    assert _inst(state)["databases"]["mcms"]["users"][APP.lower()]["roles"] == [
+        "db_datareader", "db_datawriter", "db_owner"]
+    with pytest.raises(DriftError, match="already a member"):
+        apply_drift(copy.deepcopy(state), "add-db-role-member", database="mcms", role="db_owner", user=APP)
+    with pytest.raises(DriftError, match=r"Role \[db_boss\] does not exist"):
+        apply_drift(copy.deepcopy(state), "add-db-role-member", database="mcms", role="db_boss", user=APP)
+    check, _ = run_module(PRINCIPALS, _args(), state=state, check_mode=True)
+    assert check["mcms_drift"] == [{"resource_type": "sql_role_member", "resource": "MCMS:db_owner",
+                                    "attribute": APP, "wanted": "absent", "found": "member"}]
+    fixed, state = run_module(PRINCIPALS, _args(), state=state)
+    again, _ = run_module(PRINCIPALS, _args(), state=state)
+    assert fixed["changed"]
+    assert not again["changed"]
+
+
+def test_misspelt_role_fails_before_any_login_is_created(run_module: t.Any, host: dict[str, t.Any]) -> None:
+    args = _args()
+    args["logins"][1]["roles"] = ["db_datareader", "db_datareeder"]
+    result, state = run_module(PRINCIPALS, args, state=copy.deepcopy(host))
+    assert result["failed"]
+    assert result["msg"] == "Role [db_datareeder] does not exist in database [MCMS]."
+    assert state == host, "the first login was created before the failure"

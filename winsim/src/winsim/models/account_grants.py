@@ -22,7 +22,20 @@ Fidelity notes (from the module's source):
 * Folder rules: ``PurgeAccessRules(sid)`` then ``AddAccessRule`` of one allow
   rule ``ContainerInherit, ObjectInherit`` / ``None`` (.NET adds
   ``Synchronize`` to allow rules); explicit rules of other principals stay,
-  inherited ones are never edited.
+  inherited ones are never edited.  That happens on each declared folder and
+  on each parent inside ``root`` (every parent without ``root``).
+* Effective access: a rule a managed account inherits on a declared folder
+  (``Get-Acl`` ``IsInherited``, here :func:`winsim.state.effective_acl`) from
+  an explicit ``ContainerInherit`` rule on a parent above ``root`` is a
+  ``folder_acl`` record on that parent (wanted null); check mode warns,
+  otherwise the module fails with ``folder access wider than declared, set
+  above the managed tree <root> (remove it there): <parent> gives <account>
+  <rule>, inherited by <folders>`` before any change.  A widening rule on a
+  parent inside ``root`` is removed there (a ``folder_acl`` record on that
+  parent).
+* Not atomic (``LsaAddAccountRights`` and ``Set-Acl`` one after another):
+  a failure after a change keeps what was done (``partial_on_failure``);
+  translation, parsing and the check above the managed tree run first.
 * ``mcms_drift`` records: ``user_right`` (resource = right, attribute =
   account, wanted/found ``granted``/``absent``), ``folder`` (``exists``) and
   ``folder_acl`` (resource = folder, attribute = account, wanted = the rights
@@ -31,10 +44,12 @@ Fidelity notes (from the module's source):
 
 from __future__ import annotations
 
+import datetime as _dt
 import typing as t
 
 from .. import identity
 from .. import state as st
+from ..drift import Arg, DriftError, drift, run_upstream
 from . import accounts
 from . import acl as acl_model
 from ._base import ModuleContext, model
@@ -62,7 +77,7 @@ def _found(aces: list[dict[str, t.Any]]) -> str:
     return ", ".join(f"{a['type'].capitalize()}:{a['rights']}" for a in aces)
 
 
-@model("mcms.infra.win_account_grants", upstream=UPSTREAM)
+@model("mcms.infra.win_account_grants", upstream=UPSTREAM, partial_on_failure=True)
 def win_account_grants(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     state = ctx.state
@@ -98,13 +113,53 @@ def win_account_grants(ctx: ModuleContext) -> dict[str, t.Any]:
             continue
         managed.append({"name": name, "sid": found[0], "account": found[1], "rights": [], "folders": {}})
 
+    root = _norm(st.normpath(p["root"], state)) if p.get("root") else None
+
+    def in_tree(path: str) -> bool:
+        return root is None or path.lower() == root.lower() or path.lower().startswith(root.lower() + "\\")
+
     drift: list[dict[str, t.Any]] = []
     before: dict[str, t.Any] = {}
+
+    # 2. Effective access on each declared folder: a rule the account inherits
+    # from a parent above the managed tree is reported (check mode) or fails
+    # the module before any change; the module never edits such a parent.
+    outside: list[str] = []
+    for m in managed:
+        sources: dict[str, dict[str, t.Any]] = {}
+        for path in sorted(m["folders"]):
+            item = st.get_item(state, path)
+            if item is None or item["type"] != "directory":
+                continue
+            inherited = [a for a in acl_model._with_sids(ctx, st.effective_acl(state, path))
+                         if a.get("inherited") and a.get("sid") == m["sid"]]
+            if not inherited:
+                continue
+            for anc in _ancestors(path):
+                anc_item = st.get_item(state, anc)
+                if anc_item is None:
+                    continue
+                rules = [a for a in acl_model._with_sids(ctx, anc_item.get("acl", []))
+                         if a.get("sid") == m["sid"] and not a.get("inherited")
+                         and "ContainerInherit" in a.get("inheritance", "None")]
+                if rules and not in_tree(anc):
+                    sources.setdefault(anc, {"rules": rules, "folders": []})["folders"].append(path)
+        for anc, src in sources.items():
+            found_rules = _found(src["rules"])
+            drift.append({"resource_type": "folder_acl", "resource": anc, "attribute": m["name"],
+                          "wanted": None, "found": found_rules})
+            outside.append(f"{anc} gives {m['name']} {found_rules}, inherited by {', '.join(src['folders'])}")
+    if outside:
+        msg = (f"folder access wider than declared, set above the managed tree {root} (remove it there): "
+               + "; ".join(outside))
+        if not ctx.check_mode:
+            ctx.fail(msg)
+        ctx.warn(msg)
     after: dict[str, t.Any] = {}
     added: dict[str, list[str]] = {}
     removed: dict[str, list[str]] = {}
 
-    # 2. User rights, exactly the declared set per account.
+    # 3. User rights, exactly the declared set per account.
     for m in managed:
         held = sorted(r for r, holders in rights_table.items() if m["sid"] in holders)
         add = [r for r in m["rights"] if r not in held]
@@ -129,12 +184,13 @@ def win_account_grants(ctx: ModuleContext) -> dict[str, t.Any]:
             if add:
                 accounts.remember(state, m["sid"], m["account"])
 
-    # 3. The declared folders and their parents.
+    # 4. The declared folders and their parents in the managed tree.
     scope: dict[str, bool] = {}
     for m in managed:
         for path in m["folders"]:
             for anc in _ancestors(path):
-                scope.setdefault(anc, False)
+                if in_tree(anc):
+                    scope.setdefault(anc, False)
             scope[path] = True
     created: list[str] = []
     acl_changed: dict[str, list[str]] = {}
@@ -191,3 +247,23 @@ def win_account_grants(ctx: ModuleContext) -> dict[str, t.Any]:
     ctx.set_diff(before, after)
     return ctx.exit(rights_added=added, rights_removed=removed, folders_created=created,
                     acl_changed=acl_changed, mcms_drift=drift)
+
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("grant-folder-access", section="files",
+       help="Grant an account access to a folder, inherited by everything below it (runs win_acl's model: an "
+            "explicit allow rule, ContainerInherit, ObjectInherit), e.g. Modify on the application root.",
+       args=[Arg("path", "folder, e.g. C:\\MCMS"),
+             Arg("account", "account: a local name, or the SID of a domain account (like revoke-user-right, "
+                            "a drift does not ask the DC)"),
+             Arg("rights", "FileSystemRights, e.g. Modify")])
+def grant_folder_access(state: dict[str, t.Any], now: _dt.datetime, *, path: str, account: str, rights: str) -> str:
+    item = st.get_item(state, path)
+    if item is None or item["type"] != "directory":
+        raise DriftError(f"no folder {path!r} on this host")
+    result = run_upstream(state, now, "ansible.windows.win_acl",
+                          {"path": path, "user": account, "rights": rights, "type": "allow", "state": "present"})
+    if not result.get("changed"):
+        raise DriftError(f"{account} already holds {rights} on {path}")
+    return f"folder {path}: {account} granted {rights} (inherited below it)"

@@ -21,16 +21,23 @@ Fidelity notes (from the module's source, T-SQL through ``SqlClient``):
   ``pending``, no change for it.
 * The user is named like the login and mapped to it; a user of that name
   mapped to another login is dropped and re-created (``CREATE USER ... FOR
-  LOGIN``). Roles are exact: missing ones added (an unknown role fails with
-  ``Role [<r>] does not exist in database [<db>].``), others dropped.
+  LOGIN``). Roles are exact: missing ones added, others dropped.  Every
+  listed role is looked up first: an unknown (misspelt) one fails with
+  ``Role [<r>] does not exist in database [<db>].`` before any login, user
+  or role changes.
 * ``remove``: the login's users in every user database, then the login.
+* Not atomic (one T-SQL statement after another, no transaction): a
+  failure after a change keeps what was done (``partial_on_failure``); the
+  look-ups above run first so bad input changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import typing as t
 
 from .. import identity
+from ..drift import Arg, DriftError, drift
 from ..state import iso
 from . import sql
 from ._base import ModuleContext, model
@@ -42,7 +49,7 @@ def _roles(db: dict[str, t.Any], user: dict[str, t.Any] | None) -> list[str]:
     return sorted((user or {}).get("roles", []), key=str.lower)
 
 
-@model("mcms.infra.sql_principals", upstream=UPSTREAM)
+@model("mcms.infra.sql_principals", upstream=UPSTREAM, partial_on_failure=True)
 def sql_principals(ctx: ModuleContext) -> dict[str, t.Any]:
     p = ctx.params
     try:
@@ -61,6 +68,15 @@ def sql_principals(ctx: ModuleContext) -> dict[str, t.Any]:
             if found is None:
                 ctx.fail(f"Windows NT user or group '{entry['name']}' not found. Check the name again.")
             resolved[entry["name"].lower()] = found
+
+    # ... and every listed role in its database (a misspelt role fails before any login is created).
+    for entry in p["logins"]:
+        db = sql.find_database(inst, entry["database"])
+        if db is None or db.get("status", "Normal") != "Normal":
+            continue
+        for role in entry["roles"]:
+            if not any(r.lower() == role.lower() for r in db["roles"]):
+                ctx.fail(f"Role [{role}] does not exist in database [{db['name']}].")
 
     drift: list[dict[str, t.Any]] = []
     pending: list[str] = []
@@ -122,9 +138,7 @@ def sql_principals(ctx: ModuleContext) -> dict[str, t.Any]:
         for role in wanted_roles:
             if role.lower() in held_l:
                 continue
-            real = next((r for r in db["roles"] if r.lower() == role.lower()), None)
-            if real is None:
-                ctx.fail(f"Role [{role}] does not exist in database [{db['name']}].")
+            real = next(r for r in db["roles"] if r.lower() == role.lower())
             record("sql_role_member", f"{db['name']}:{real}", name, "member", "absent")
             new_roles.append(real)
         for role in held:
@@ -152,3 +166,33 @@ def sql_principals(ctx: ModuleContext) -> dict[str, t.Any]:
     ctx.changed(bool(drift))
     ctx.set_diff(before, after)
     return ctx.exit(pending=pending, mcms_drift=drift)
+
+
+# -- drifts: what an operator does by hand (``winsim drift``, see drift.py) ---------
+
+@drift("add-db-role-member", section="sql",
+       help="Add a database user to a database role (ALTER ROLE <role> ADD MEMBER <user>), e.g. db_owner for an "
+            "application login.",
+       args=[Arg("database", "database name"), Arg("role", "database role, e.g. db_owner"),
+             Arg("user", "database user (the login's name, e.g. CORP\\svc_mcms_app$)"),
+             Arg("--instance", "instance name", required=False)])
+def add_db_role_member(state: dict[str, t.Any], now: _dt.datetime, *, database: str, role: str, user: str,
+                       instance: str | None = None) -> str:
+    from .sql_agent import _sql_instance
+
+    inst_name, inst = _sql_instance(state, instance)
+    db = sql.find_database(inst, database)
+    if db is None:
+        raise DriftError(f"no database {database!r} on {inst_name} "
+                         f"(existing: {', '.join(sorted(str(d.get('name')) for d in inst['databases'].values()))})")
+    real = next((r for r in db["roles"] if r.lower() == role.lower()), None)
+    if real is None:
+        raise DriftError(f"Role [{role}] does not exist in database [{db['name']}].")
+    found = db["users"].get(user.lower())
+    if found is None:
+        raise DriftError(f"no user {user!r} in database {db['name']} "
+                         f"(existing: {', '.join(sorted(str(u.get('name')) for u in db['users'].values()))})")
+    if any(r.lower() == real.lower() for r in found.get("roles", [])):
+        raise DriftError(f"{found['name']} is already a member of {real} in {db['name']}")
+    found["roles"] = sorted([*found.get("roles", []), real], key=str.lower)
+    return f"database {db['name']} on {inst_name}: {found['name']} added to {real}"

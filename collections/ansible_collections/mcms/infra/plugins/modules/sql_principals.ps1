@@ -64,6 +64,18 @@ foreach ($l in $module.Params.logins) {
     }
 }
 
+# ... and every role listed must exist in its database (a misspelt role fails before any login is created).
+$dbRoles = @{}
+foreach ($l in $module.Params.logins) {
+    if ($l.database -notin $databases) { continue }
+    if (-not $dbRoles.ContainsKey($l.database)) {
+        $dbRoles[$l.database] = @((Invoke-Sql $l.database "SELECT name FROM sys.database_principals WHERE type = 'R'").name)
+    }
+    foreach ($r in $l.roles) {
+        if ($r -notin $dbRoles[$l.database]) { $module.FailJson("Role [$r] does not exist in database [$($l.database)].") }
+    }
+}
+
 # 2. Logins, users, roles.
 foreach ($l in $module.Params.logins) {
     $key = $l.name.ToLowerInvariant()
@@ -110,8 +122,6 @@ JOIN sys.database_principals u ON u.principal_id = m.member_principal_id WHERE u
     $before[$l.name].roles = $held
     foreach ($r in $wantedRoles) {
         if ($r -in $held) { continue }
-        $exists = (Invoke-Sql $l.database "SELECT COUNT(*) AS n FROM sys.database_principals WHERE type = 'R' AND name = @r" @{ '@r' = $r }).n
-        if (-not $exists) { $module.FailJson("Role [$r] does not exist in database [$($l.database)].") }
         $drift.Add(@{ resource_type = 'sql_role_member'; resource = "$($l.database):$r"; attribute = $l.name; wanted = 'member'; found = 'absent' })
         if (-not $check) { [void](Invoke-Sql $l.database "ALTER ROLE $(Get-Quoted $r) ADD MEMBER $q") }
     }

@@ -28,6 +28,7 @@ $spec = @{
             }
         }
         remove = @{ type = 'list'; elements = 'str'; default = @() }
+        root = @{ type = 'path' }
         create_folders = @{ type = 'bool'; default = $true }
     }
     supports_check_mode = $true
@@ -165,6 +166,17 @@ foreach ($name in $module.Params.remove) {
     }
 }
 
+# The managed tree: parents of a declared folder under root (or root itself)
+# are edited; parents above it never are. Without root every parent is managed.
+$root = if ($module.Params.root) { $module.Params.root.TrimEnd('\') } else { $null }
+function Test-InTree([string]$Path) {
+    if (-not $root) { return $true }
+    $Path -eq $root -or $Path.StartsWith($root + '\', [System.StringComparison]::OrdinalIgnoreCase)
+}
+function Test-SameSid($Rule, $Sid) {
+    try { $Rule.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]) -eq $Sid } catch { $false }
+}
+
 $drift = [System.Collections.Generic.List[object]]@()
 $before = @{}
 $after = @{}
@@ -173,7 +185,45 @@ $rightsRemoved = @{}
 $created = [System.Collections.Generic.List[string]]@()
 $aclChanged = @{}
 
-# 2. User rights: exactly the declared set per account.
+# 2. Effective access of each managed account on each declared folder: a rule
+# it inherits from a parent above the managed tree (Get-Acl shows it with
+# IsInherited) is wider than declared and the module may not edit it there:
+# reported in check mode, a failure before any change otherwise.
+$outside = [System.Collections.Generic.List[string]]@()
+foreach ($m in $managed) {
+    $sources = [ordered]@{}
+    foreach ($path in @($m.folders.Keys | Sort-Object)) {
+        if (-not (Test-Path -LiteralPath ($path + '\') -PathType Container)) { continue }
+        $inherited = @((Get-Acl -LiteralPath $path).Access | Where-Object { $_.IsInherited -and (Test-SameSid $_ $m.sid) })
+        if (-not $inherited) { continue }
+        $p = $path
+        while ($true) {
+            $parent = Split-Path -Path $p -Parent
+            if (-not $parent -or $parent -eq $p) { break }
+            $p = $parent.TrimEnd('\')
+            $rules = @((Get-Acl -LiteralPath ($p + '\')).Access | Where-Object {
+                    -not $_.IsInherited -and (Test-SameSid $_ $m.sid) -and
+                    (($_.InheritanceFlags -band [System.Security.AccessControl.InheritanceFlags]::ContainerInherit) -ne 0) })
+            if (-not $rules) { continue }
+            if (-not (Test-InTree $p)) {
+                if (-not $sources.Contains($p)) { $sources[$p] = @{ rules = $rules; folders = [System.Collections.Generic.List[string]]@() } }
+                $sources[$p].folders.Add($path)
+            }
+        }
+    }
+    foreach ($p in $sources.Keys) {
+        $found = @($sources[$p].rules | ForEach-Object { "$($_.AccessControlType):$($_.FileSystemRights)" }) -join ', '
+        $drift.Add(@{ resource_type = 'folder_acl'; resource = $p; attribute = $m.name; wanted = $null; found = $found })
+        $outside.Add("$p gives $($m.name) $found, inherited by $($sources[$p].folders -join ', ')")
+    }
+}
+if ($outside.Count -gt 0) {
+    $msg = "folder access wider than declared, set above the managed tree $root (remove it there): $($outside -join '; ')"
+    if (-not $check) { $module.FailJson($msg) }
+    $module.Warn($msg)
+}
+
+# 3. User rights: exactly the declared set per account.
 $lsa = New-Object Mcms.AccountGrants.Lsa
 try {
     foreach ($m in $managed) {
@@ -196,13 +246,13 @@ finally {
     $lsa.Dispose()
 }
 
-# 3. Folders: the declared ones and every parent, exact explicit rules per managed account.
+# 4. Folders: the declared ones and every parent in the managed tree, exact explicit rules per managed account.
 $scope = [ordered]@{}
 foreach ($m in $managed) {
     foreach ($path in $m.folders.Keys) {
         $p = $path
         while ($p) {
-            if (-not $scope.Contains($p)) { $scope[$p] = $false }
+            if (-not $scope.Contains($p) -and (Test-InTree $p)) { $scope[$p] = $false }
             $parent = Split-Path -Path $p -Parent
             if (-not $parent -or $parent -eq $p) { break }
             $p = $parent.TrimEnd('\')

@@ -15,8 +15,14 @@ description:
     it holds directly and that are not listed are taken away; other holders of a right are never touched) and
     exactly the folder access in its O(accounts[].folders).
   - Folder access is one explicit allow rule per declared folder (C(ContainerInherit, ObjectInherit), no
-    propagation flags). On every declared folder and on every parent of one, any other explicit rule of a managed
-    account is removed, so no managed account inherits more than declared. Rules of other principals stay.
+    propagation flags). On every declared folder and on every parent of one inside O(root), any other explicit rule
+    of a managed account is removed, so no managed account inherits more than declared. Rules of other principals
+    stay.
+  - The effective access of each managed account on each declared folder is compared, inherited rules included
+    (C(Get-Acl) lists them with C(IsInherited)). A rule a managed account inherits from a parent above O(root) is
+    reported as a C(folder_acl) record on that parent (check mode, with a warning) and otherwise fails the module
+    before any change, naming the parent, the account, the rule and the folders it reaches; the module never edits
+    folders above the managed tree.
   - Missing declared folders are created first (in the same call), with inheritance from their parent.
   - O(remove) lists accounts removed from the data (prune); they end with no user right and no explicit rule on
     those folders and their parents. An account of O(remove) that no longer translates is skipped with a warning.
@@ -61,6 +67,13 @@ options:
     type: list
     elements: str
     default: []
+  root:
+    description:
+      - The managed tree (the application root, C(C:\MCMS)). Parents of a declared folder under it, and O(root)
+        itself, get their explicit rules of the managed accounts removed; parents above it are never edited, and a
+        rule there that a declared folder inherits fails the module (check mode reports it).
+      - Omitted, every parent of a declared folder is in the managed tree.
+    type: path
   create_folders:
     description: Create missing declared folders. Off, a missing folder fails the module.
     type: bool
@@ -95,6 +108,7 @@ EXAMPLES = r"""
             rights: ReadAndExecute
           - path: C:\MCMS\shared\logs
             rights: Modify
+    root: C:\MCMS
 """
 
 RETURN = r"""
