@@ -47,8 +47,10 @@ def app_sha256(text: str) -> str:
     return _app.sha256_text(str(text))
 
 
-def app_retention(releases: list[str], current: str | None, previous: str | None, keep: int) -> list[str]:
-    return _app.retention(releases or [], current, previous, int(keep))
+def app_retention(releases: list[str], current: str | None, previous: str | None, keep: int,
+                  protected: list[str] | None = None) -> list[str]:
+    """Releases that may go; ``protected``: versions never removed (in use, or a blue/green slot's)."""
+    return _app.retention(releases or [], current, previous, int(keep), [str(p) for p in protected or [] if p])
 
 
 class FilterModule:
