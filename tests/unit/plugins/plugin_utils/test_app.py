@@ -73,13 +73,18 @@ def test_pinned_checksum_is_accepted_in_prod() -> None:
 
 @pytest.mark.parametrize(("over", "variable"), [
     ({"app_keep_releases": 0}, "app_keep_releases"),
+    ({"app_keep_releases": "0"}, "app_keep_releases"),
     ({"app_aspnet_environment": "QA"}, "app_aspnet_environment"),
     ({"app_settings": {"Db": {"Password": "x"}}}, "app_settings"),
     ({"app_smoke_host": ""}, "app_smoke_host"),
-    ({"app_artifact_source": "https://artifacts.example/mcms"}, "app_artifact_source"),
+    ({"app_artifact_source": "http://artifacts.example/mcms"}, "app_artifact_source"),  # refused before any request
 ])
 def test_bad_input_names_the_variable(over: dict[str, t.Any], variable: str) -> None:
     assert variables(_app.problems(config(**over))) == [variable]
+
+
+def test_keep_releases_given_as_text_on_the_command_line_is_accepted() -> None:
+    assert _app.problems(config(app_keep_releases="1")) == []
 
 
 def test_settings_document_places_secrets_at_their_path() -> None:
@@ -319,3 +324,42 @@ def test_retention_spares_protected_versions() -> None:
     rels = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
     assert _app.retention(rels, "1.3.0", "1.2.0", 1) == ["1.0.0", "1.1.0"]
     assert _app.retention(rels, "1.3.0", "1.2.0", 1, ["1.0.0"]) == ["1.1.0"]
+
+
+def _read(**over: t.Any) -> dict[str, t.Any]:
+    read = {"iis_installed": True, "current_path": "C:\\MCMS\\releases\\1.4.0",
+            "release": {"path": "C:\\MCMS\\releases\\1.4.0", "exists": True, "missing": [], "mismatched": [],
+                        "found": {}},
+            "worker": {"exists": True, "state": "running",
+                       "path": '"C:\\MCMS\\releases\\1.4.0\\Worker\\Mcms.Worker.exe"'}}
+    read.update(over)
+    return read
+
+
+def test_drift_records_of_a_converged_release_are_empty() -> None:
+    assert _app.drift_records(_read(), {}, "MCMS", "api", [], "MCMS.Worker") == []
+
+
+def test_drift_records_name_a_tampered_file_with_both_hashes_and_mask_the_settings() -> None:
+    rel = {"path": "C:\\MCMS\\releases\\1.4.0", "exists": True, "missing": ["appsettings.Production.json"],
+           "mismatched": ["Mcms.Api.dll"], "found": {"Mcms.Api.dll": "b" * 64}}
+    wanted = {"Mcms.Api.dll": "a" * 64, "appsettings.Production.json": "c" * 64}
+    records = _app.drift_records(_read(release=rel), wanted, "MCMS", "api", ["appsettings.Production.json"],
+                                 "MCMS.Worker")
+    assert records == [
+        {"resource_type": "app_release_file", "resource": "C:\\MCMS\\releases\\1.4.0\\appsettings.Production.json",
+         "attribute": "sha256", "wanted": "c" * 64, "found": None, "secret": True},
+        {"resource_type": "app_release_file", "resource": "C:\\MCMS\\releases\\1.4.0\\Mcms.Api.dll",
+         "attribute": "sha256", "wanted": "a" * 64, "found": "b" * 64, "secret": False}]
+
+
+def test_drift_records_of_a_new_version_and_a_stopped_worker() -> None:
+    rel = {"path": "C:\\MCMS\\releases\\1.5.0", "exists": False, "missing": ["x"], "mismatched": [], "found": {}}
+    worker = {"exists": True, "state": "stopped", "path": "C:\\MCMS\\releases\\1.4.0\\Worker\\Mcms.Worker.exe"}
+    got = {(r["resource_type"], r["attribute"]): (r["wanted"], r["found"])
+           for r in _app.drift_records(_read(release=rel, worker=worker), {}, "MCMS", "api", [], "MCMS.Worker")}
+    assert got == {("iis_application", "physical_path"): ("C:\\MCMS\\releases\\1.5.0", "C:\\MCMS\\releases\\1.4.0"),
+                   ("app_release", "present"): (True, False),
+                   ("windows_service", "state"): ("running", "stopped"),
+                   ("windows_service", "path"): ("C:\\MCMS\\releases\\1.5.0",
+                                                 "C:\\MCMS\\releases\\1.4.0\\Worker\\Mcms.Worker.exe")}

@@ -317,6 +317,8 @@ def problems(config: t.Mapping[str, t.Any], template_dir: str | None = None) -> 
     found: list[tuple[str, str, str]] = []
     add = found.append
     keep = config.get("app_keep_releases")
+    if isinstance(keep, str) and re.fullmatch(r"-?[0-9]+", keep.strip()):
+        keep = int(keep)  # -e app_keep_releases=2 arrives as text; the argument spec converts it too
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         add(("app_keep_releases", f"is {keep!r}: the previous release must stay for a rollback",
              "keep at least 1 release before the current one (default 3)"))
@@ -409,6 +411,46 @@ def retention(releases: t.Iterable[str], current: str | None, previous: str | No
     else:
         return []  # unknown current release: remove nothing
     return [r for r in ordered if r not in spare and version_key(r) < version_key(current)]
+
+
+# -- drift ----------------------------------------------------------------------------------
+
+def drift_records(read: t.Mapping[str, t.Any], wanted_files: t.Mapping[str, str], site: str, application: str,
+                  secret_files: t.Iterable[str] = (), worker_service: str = "") -> list[dict[str, t.Any]]:
+    """The drift records of the release, from ``mcms.infra.win_app_release``'s read: the application's
+    physical path, the release folder (absent) or each of its files (SHA-256 wanted beside found; masked
+    for ``secret_files``, the rendered settings), and the Worker's state and path."""
+    records: list[dict[str, t.Any]] = []
+    if not read or read.get("iis_installed") is False:
+        return records
+    release = read.get("release") or {}
+    release_dir = str(release.get("path") or "")
+    current = read.get("current_path")
+    if (current or "").lower() != release_dir.lower():
+        records.append({"resource_type": "iis_application", "resource": f"{site}/{application}",
+                        "attribute": "physical_path", "wanted": release_dir, "found": current})
+    if not release.get("exists"):
+        records.append({"resource_type": "app_release", "resource": release_dir, "attribute": "present",
+                        "wanted": True, "found": False})
+    else:
+        secret = {f.lower() for f in secret_files}
+        found = release.get("found") or {}
+        for name in list(release.get("missing") or []) + list(release.get("mismatched") or []):
+            records.append({"resource_type": "app_release_file", "resource": f"{release_dir}\\{name}",
+                            "attribute": "sha256", "wanted": wanted_files.get(name), "found": found.get(name),
+                            "secret": name.lower() in secret})
+    worker = read.get("worker") or {}
+    if worker_service:
+        want_path = f"{release_dir}\\"
+        state = worker.get("state") if worker.get("exists") else "absent"
+        if state != "running":
+            records.append({"resource_type": "windows_service", "resource": worker_service, "attribute": "state",
+                            "wanted": "running", "found": state})
+        path = str(worker.get("path") or "").replace('"', "")
+        if worker.get("exists") and not path.lower().startswith(want_path.lower()):
+            records.append({"resource_type": "windows_service", "resource": worker_service, "attribute": "path",
+                            "wanted": release_dir, "found": path})
+    return records
 
 
 # -- logbook ------------------------------------------------------------------------------
