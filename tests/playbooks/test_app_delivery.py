@@ -178,3 +178,6 @@ def test_worker_account_without_logon_right_stops_the_deploy_and_says_why(lab: L
     assert after["iis"]["sites"]["MCMS"]["applications"]["/api"]["physical_path"] == "C:\\MCMS\\releases\\1.6.0"
     assert sorted(after["files"]) == sorted(before["files"]), "nothing was written on web01"
     assert not run.tasks("web02")
+    last = logbook(lab)[-1]
+    assert (last["host"], last["action"], last["to_version"], last["result"]) == ("web01", "deploy", "1.5.0", "failed")
+    assert "SeServiceLogonRight" in (last["message"] or "")
