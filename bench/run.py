@@ -44,6 +44,11 @@ DEFAULT_HOSTS = (1, 2, 4, 8, 16, 32)
 # pass name -> extra ansible-playbook arguments: converge fresh hosts, run
 # again (must change nothing), then the drift check (check mode, diff)
 PASSES = {"converge": [], "idempotent": [], "check": ["--check", "--diff"]}
+# With --lab, after those: a deploy of a new version to the converged nodes
+# (playbooks/deploy.yml, issue 10's budget: 25 round trips per node) and the
+# same deploy again (the app no-op). The version is one of the lab's packages.
+APP_PASSES = {"deploy": ("playbooks/deploy.yml", ["-e", "app_version=1.5.0"]),
+              "app no-op": ("playbooks/deploy.yml", ["-e", "app_version=1.5.0"])}
 
 
 def _inventory(n: int, state_dir: Path, group: str) -> dict[str, t.Any]:
@@ -134,7 +139,7 @@ def _changed_tasks(recording: Path) -> tuple[int, int]:
 
 
 def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook: str, keep: bool,
-            extra: list[str], lab: Path | None = None) -> dict[str, t.Any]:
+            extra: list[str], lab: Path | None = None, app: bool = False) -> dict[str, t.Any]:
     work = Path(tempfile.mkdtemp(prefix=f"winsim-bench-{n}-"))
     try:
         vault_ids = None
@@ -149,15 +154,18 @@ def run_one(n: int, *, playbook: Path, forks: int, group: str, ansible_playbook:
             vault_ids = ",".join(f"{lab.name}@{f}" for f in pass_files) or None
         result: dict[str, t.Any] = {"hosts": n, "forks": min(forks, n), "passes": {}}
         hosts = [f"web{i:02d}" for i in range(1, n + 1)]
-        for name, pass_args in PASSES.items():
-            recording = work / f"{name}.jsonl"
+        passes: list[tuple[str, Path, list[str]]] = [(n_, playbook, a) for n_, a in PASSES.items()]
+        if app:
+            passes += [(n_, REPO / pb, a) for n_, (pb, a) in APP_PASSES.items()]
+        for name, pass_playbook, pass_args in passes:
+            recording = work / f"{name.replace(' ', '-')}.jsonl"
             (work / "ansible.cfg").write_text(_ansible_cfg(min(forks, n), recording, vault_ids))
-            run_id = f"bench-{n}-{name}-{os.getpid()}"
+            run_id = f"bench-{n}-{name.replace(' ', '-')}-{os.getpid()}"
             env = dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), WINSIM_RUN_ID=run_id,
                        ANSIBLE_NOCOLOR="1", WINSIM_CPU_ACCOUNTING="1")
             start = time.perf_counter()
             cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            proc = subprocess.run([ansible_playbook, "-i", str(inventory), str(playbook), *pass_args, *extra],
+            proc = subprocess.run([ansible_playbook, "-i", str(inventory), str(pass_playbook), *pass_args, *extra],
                                   cwd=REPO, env=env, capture_output=True, text=True, check=False)
             wall = time.perf_counter() - start
             cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -204,9 +212,30 @@ def _run_cpu(store: HostStore, run_id: str) -> float:
     return float((run or {}).get("cpu_seconds", 0.0))
 
 
+def format_modules(results: list[dict[str, t.Any]]) -> str:
+    """Round trips per host and module of each pass, for the smallest lab (every host does the same work)."""
+    if not results:
+        return ""
+    r = results[0]
+    names = list(r["passes"])
+    modules = sorted({m for p in r["passes"].values() for m in p["modules"]})
+    rows = [f"Round trips per host by module ({r['hosts']} host(s)):", "",
+            "| module | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for module in modules:
+        cells = []
+        for name in names:
+            count = r["passes"][name]["modules"].get(module, 0) / r["hosts"]
+            cells.append(f"{count:g}" if count else "")
+        rows.append(f"| `{module}` | " + " | ".join(cells) + " |")
+    totals = [str(r["passes"][name]["round_trips_per_host"]["max"]) for name in names]
+    rows.append("| **round trips** | " + " | ".join(totals) + " |")
+    return "\n".join(rows)
+
+
 def format_table(results: list[dict[str, t.Any]]) -> str:
     head = ["hosts", "forks"]
-    for name in PASSES:
+    passes = list(results[0]["passes"]) if results else list(PASSES)
+    for name in passes:
         head += [f"{name} s", f"{name} RT/host", f"{name} changed", f"{name} winsim CPU"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in results:
@@ -216,7 +245,7 @@ def format_table(results: list[dict[str, t.Any]]) -> str:
             return str(span["max"]) if span["min"] == span["max"] else f"{span['min']}-{span['max']}"
 
         cells = [str(r["hosts"]), str(r["forks"])]
-        for name in PASSES:
+        for name in passes:
             p = r["passes"][name]
             share = p.get("winsim_cpu_share")
             cells += [f"{p['wall_seconds']:.1f}", rt(p), str(p["changed_task_results"]),
@@ -241,6 +270,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--results", default=str(Path(__file__).with_name("results")),
                         help="directory for the JSON and Markdown results")
     parser.add_argument("--keep", action="store_true", help="keep each lab's temporary directory")
+    parser.add_argument("--no-app", action="store_true",
+                        help="with --lab: skip the app passes (a deploy of a new version, then the app no-op)")
     parser.add_argument("extra", nargs="*", help="extra ansible-playbook arguments (after --)")
     args = parser.parse_args(argv)
 
@@ -259,7 +290,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         print(f"benchmark: {n} host(s) ...", file=sys.stderr, flush=True)
         results.append(run_one(n, playbook=playbook, forks=args.forks, group=args.group,
                                ansible_playbook=args.ansible_playbook, keep=args.keep, extra=args.extra,
-                               lab=lab))
+                               lab=lab, app=lab is not None and not args.no_app and args.playbook is None))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     doc = {
         "benchmark": "winsim round trips and wall time",
@@ -273,6 +304,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         "results": results,
     }
     table = format_table(results)
+    modules = format_modules(results)
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     for name in (f"bench-{stamp}", "latest"):
@@ -280,8 +312,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         (out / f"{name}.md").write_text(f"# winsim benchmark {stamp}\n\n{doc['playbook']}"
                                         f"{' with ' + str(doc['lab']) if lab else ''}, {version}, "
                                         f"Python {doc['python']}, {doc['cpus']} CPUs, forks {args.forks}\n\n"
-                                        f"{table}\n")
+                                        f"{table}\n\n{modules}\n")
     print(table)
+    print()
+    print(modules)
     print(f"results: {out / f'bench-{stamp}.json'}", file=sys.stderr)
     return 0
 

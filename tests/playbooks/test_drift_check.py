@@ -18,6 +18,7 @@ directory, so it must list every drift as resolved.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pathlib
 import subprocess
@@ -110,6 +111,15 @@ DRIFTS = [
           ("add-db-role-member", "MCMS", "db_owner", "CORP\\svc_mcms_app$"),
           {"resource_type": "sql_role_member", "resource": "MCMS:db_owner", "attribute": "CORP\\svc_mcms_app$"},
           _eq("absent", "member")),
+    Drift("release-file-tampered", "app", "web02",
+          ("write-file", "C:\\MCMS\\releases\\1.4.0\\Mcms.Api.dll", "tampered by hand"),
+          {"resource_type": "app_release_file", "resource": "C:\\MCMS\\releases\\1.4.0\\Mcms.Api.dll",
+           "attribute": "sha256"},
+          lambda d: len(str(d["wanted"])) == 64 and d["found"] == hashlib.sha256(b"tampered by hand").hexdigest()),
+    Drift("release-file-removed", "app", "web01", ("remove-file", "C:\\MCMS\\releases\\1.4.0\\appsettings.json"),
+          {"resource_type": "app_release_file", "resource": "C:\\MCMS\\releases\\1.4.0\\appsettings.json",
+           "attribute": "sha256"},
+          lambda d: len(str(d["wanted"])) == 64 and d["found"] is None),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 

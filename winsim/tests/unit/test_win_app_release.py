@@ -57,18 +57,43 @@ def test_reads_current_release_version_and_releases(run, web):
     assert result["release"]["exists"] is True
     assert result["shared_missing"] == ["D:\\mcms\\app\\shared\\logs"]
     assert result["worker"]["exists"] is False
-    assert result["mcms_drift"][0]["attribute"] == "physical_path"
+    assert "mcms_drift" not in result  # the role publishes the records controller-side (tasks/drift.yml)
 
 
-def test_reports_missing_and_mismatched_files_with_masked_drift(run, web):
+def test_reports_missing_and_mismatched_files_with_the_hash_found(run, web):
     good = hashlib.sha256(st.read_file(web, f"{RELEASES}\\1.5.0\\version.json")).hexdigest()
     args = dict(ARGS, files={"version.json": good, "Mcms.Api.dll": "0" * 64, "appsettings.Staging.json": "1" * 64})
     result, _ = run("mcms.infra.win_app_release", args, state=web)
     _ok(result)
     assert result["release"]["missing"] == ["appsettings.Staging.json"]
     assert result["release"]["mismatched"] == ["Mcms.Api.dll"]
-    files = [d for d in result["mcms_drift"] if d["resource_type"] == "file"]
-    assert {d["wanted"] for d in files} == {"********"}
+    dll = hashlib.sha256(st.read_file(web, f"{RELEASES}\\1.5.0\\Mcms.Api.dll")).hexdigest()
+    assert result["release"]["found"] == {"Mcms.Api.dll": dll}
+
+
+def _worker(run, state, account: str, right: bool) -> dict[str, t.Any]:
+    result, s = run("ansible.windows.win_user", {"name": "svc_worker", "password": "Pa55-w0rd-Lab!",
+                                                 "state": "present"}, state=state)
+    _ok(result)
+    if right:
+        result, s = run("ansible.windows.win_user_right", {"name": "SeServiceLogonRight", "users": ["svc_worker"],
+                                                           "action": "add"}, state=s)
+        _ok(result)
+    result, _ = run("mcms.infra.win_app_release", dict(ARGS, worker_account=account), state=s)
+    _ok(result)
+    return result["worker"]
+
+
+@pytest.mark.parametrize(("account", "right", "expected"), [
+    ("svc_worker", True, True),
+    ("svc_worker", False, False),  # the SCM would answer 1069 (services.start_failure)
+    ("NT AUTHORITY\\NETWORK SERVICE", False, True),
+    ("nobody_here", False, None),
+])
+def test_says_whether_the_worker_account_may_log_on_as_a_service(run, web, account, right, expected):
+    worker = _worker(run, web, account, right)
+    assert worker["account"] == account
+    assert worker["logon_right"] is expected
 
 
 def test_check_mode_reads_the_same_and_no_application_is_none(run, web):

@@ -6,6 +6,12 @@ physical path, the folders under ``<app_root>\\releases``, the SHA-256 of the wa
 (``Get-FileHash``), the shared folders and the Worker service (``Win32_Service``: ``State`` lower-cased,
 ``PathName``, ``StartName``). Writes nothing, in check mode or not.
 
+With ``worker_account`` it says whether that account holds ``SeServiceLogonRight`` here (directly or through
+a group: :func:`winsim.identity._holds_right`, what the service control manager checks before error 1069);
+LocalSystem, LocalService, NetworkService and virtual accounts need none; an account that does not resolve
+gives ``None``. Mismatched files come with the SHA-256 found (``release.found``); the drift records are the
+role's (controller-side), the module returns none.
+
 Fidelity notes: without IIS (no WebAdministration module) it returns ``iis_installed: false`` and nothing else.
 """
 
@@ -15,6 +21,7 @@ import hashlib
 import json
 import typing as t
 
+from .. import identity
 from .. import state as st
 from . import services
 from ._base import ModuleContext, model
@@ -34,6 +41,19 @@ def _version(state: dict[str, t.Any], path: str | None) -> str | None:
     except ValueError:
         return None
     return str(doc["version"]) if isinstance(doc, dict) and doc.get("version") is not None else None
+
+
+def _logon_right(ctx: ModuleContext, account: str) -> bool | None:
+    """Get-ServiceLogonRight of the module: whether ``account`` may log on as a service here."""
+    if account.lower() == "localsystem":
+        return True
+    lab = identity.lab_of(ctx)
+    resolved = identity.resolve(ctx.state, account, lab)
+    if resolved is None:
+        return None
+    if resolved.sid in ("S-1-5-18", "S-1-5-19", "S-1-5-20") or resolved.sid.startswith("S-1-5-80-"):
+        return True
+    return identity._holds_right(ctx.state, "SeServiceLogonRight", resolved, lab)
 
 
 @model("mcms.infra.win_app_release", upstream=_UPSTREAM)
@@ -65,14 +85,17 @@ def win_app_release(ctx: ModuleContext) -> dict[str, t.Any]:
 
     missing: list[str] = []
     mismatched: list[str] = []
+    found_hashes: dict[str, str] = {}
     for rel, expected in (p.get("files") or {}).items():
         path = release_dir + "\\" + str(rel).replace("/", "\\")
         entry = st.get_item(state, path)
         if entry is None or entry["type"] != "file":
             missing.append(rel)
             continue
-        if hashlib.sha256(st.read_file(state, path)).hexdigest() != str(expected).lower():
+        digest = hashlib.sha256(st.read_file(state, path)).hexdigest()
+        if digest != str(expected).lower():
             mismatched.append(rel)
+            found_hashes[rel] = digest
 
     shared_missing = [d for d in p.get("shared_dirs") or []
                       if (st.get_item(state, st.normpath(d)) or {}).get("type") != "directory"]
@@ -83,17 +106,15 @@ def win_app_release(ctx: ModuleContext) -> dict[str, t.Any]:
         if svc is not None:
             worker = {"exists": True, "state": {"started": "running"}.get(svc["state"], svc["state"]),
                       "path": svc.get("path"), "username": svc.get("username")}
+        # The account the Worker is to run as; by default the one it runs as now.
+        account = p.get("worker_account") or (svc.get("username") if svc is not None else "") or ""
+        worker["account"] = account
+        worker["logon_right"] = _logon_right(ctx, account) if account else None
 
-    drift: list[dict[str, t.Any]] = []
-    if current is None or st.normpath(current).lower() != release_dir.lower():
-        drift.append({"resource_type": "iis_application", "resource": f"{p['site']}/{p['application']}",
-                      "attribute": "physical_path", "wanted": release_dir, "found": current})
-    for rel in missing + mismatched:
-        drift.append({"resource_type": "file", "resource": release_dir + "\\" + rel, "attribute": "sha256",
-                      "wanted": "********", "found": "********"})
     return ctx.exit(iis_installed=True,
         application=application, current_path=current, current_version=_version(state, current),
         releases=releases,
         release={"path": release_dir, "exists": (st.get_item(state, release_dir) or {}).get("type") == "directory",
-                 "missing": missing, "mismatched": mismatched},
-        shared_missing=shared_missing, worker=worker, mcms_drift=drift)
+                 "missing": missing, "mismatched": mismatched,
+                 "found": found_hashes},
+        shared_missing=shared_missing, worker=worker)

@@ -7,7 +7,8 @@
 * ``app_settings_document`` -- the text of ``appsettings.<Environment>.json``;
 * ``app_web_config``        -- the text of the release's ``web.config``;
 * ``app_sha256``            -- SHA-256 of a text (UTF-8);
-* ``app_retention``         -- the releases that may be removed.
+* ``app_retention``         -- the releases that may be removed;
+* ``app_drift_records``     -- the release's drift records (check mode, the drift check).
 """
 
 from __future__ import annotations
@@ -47,12 +48,22 @@ def app_sha256(text: str) -> str:
     return _app.sha256_text(str(text))
 
 
-def app_retention(releases: list[str], current: str | None, previous: str | None, keep: int) -> list[str]:
-    return _app.retention(releases or [], current, previous, int(keep))
+def app_retention(releases: list[str], current: str | None, previous: str | None, keep: int,
+                  protected: list[str] | None = None) -> list[str]:
+    """Releases that may go; ``protected``: versions never removed (in use, or a blue/green slot's)."""
+    return _app.retention(releases or [], current, previous, int(keep), [str(p) for p in protected or [] if p])
+
+
+def app_drift_records(read: dict[str, t.Any], wanted_files: dict[str, str], site: str, application: str,
+                      secret_files: list[str] | None = None, worker_service: str = "") -> list[dict[str, t.Any]]:
+    """Drift records of the release from ``mcms.infra.win_app_release``'s read (``plugin_utils/_app.py``)."""
+    return _app.drift_records(read or {}, wanted_files or {}, site, application, secret_files or [],
+                              worker_service or "")
 
 
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"app_input_errors": app_input_errors, "app_artifact": app_artifact,
                 "app_settings_document": app_settings_document, "app_web_config": app_web_config,
-                "app_sha256": app_sha256, "app_retention": app_retention}
+                "app_sha256": app_sha256, "app_retention": app_retention,
+                "app_drift_records": app_drift_records}

@@ -18,9 +18,8 @@ description:
   - The user is E(MCMS_DEPLOY_USER) when set, else the controller account.
 options:
   dir:
-    description: Logbook directory on the controller.
+    description: Logbook directory on the controller (required unless O(write=false)).
     type: path
-    required: true
   environment:
     description: Environment name (the file name).
     type: str
@@ -55,6 +54,23 @@ options:
     description: Lines older than this many days are dropped.
     type: int
     default: 30
+  write:
+    description: Write the logbook line (C(false) when only the notification is wanted).
+    type: bool
+    default: true
+  notify_url:
+    description:
+      - Internal webhook; the same record is POSTed to it as JSON after the line is written.
+      - A failure (timeout, refused, non-2xx, TLS) is a warning and never fails the task. Check mode sends nothing.
+      - Warnings show the URL without user info, query or fragment.
+    type: str
+  notify_timeout:
+    description: Seconds to wait for the webhook.
+    type: float
+    default: 10
+  notify_ca_path:
+    description: CA bundle on the controller for an https webhook (validation is always on).
+    type: path
 author:
   - MCMS infrastructure team
 """
@@ -79,4 +95,8 @@ path:
   description: The logbook file.
   returned: when written
   type: str
+notified:
+  description: Whether the webhook accepted the record (2xx).
+  returned: when notify_url is set, outside check mode
+  type: bool
 """

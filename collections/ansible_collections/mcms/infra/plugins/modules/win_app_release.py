@@ -12,7 +12,11 @@ description:
     the SHA-256 of the wanted release's files compared with the expected ones, missing shared folders
     and the Worker service.
   - Changes nothing; check mode runs the same reads.
-  - Returns C(mcms_drift) records for what differs from the wanted release (file hashes masked).
+  - Returns the SHA-256 found for every mismatched file, so the app role publishes drift records (wanted beside
+    found) controller-side (C(roles/app/tasks/drift.yml)).
+  - With O(worker_account), says whether that account may log on as a service here (C(SeServiceLogonRight),
+    directly or through a group; LocalSystem, LocalService, NetworkService and virtual accounts need none);
+    without it the service control manager refuses to start the Worker with error 1069.
 options:
   app_root:
     description: Application root, e.g. C(C:\MCMS); releases live in C(<app_root>\releases\<version>).
@@ -41,6 +45,12 @@ options:
     default: []
   worker_service:
     description: Name of the Worker Windows service to report on; empty for none.
+    type: str
+    default: ""
+  worker_account:
+    description:
+      - The account the Worker is to run as; its C(SeServiceLogonRight) on this host is reported.
+      - Empty means the account the Worker service runs as now.
     type: str
     default: ""
 author:
@@ -83,7 +93,7 @@ releases:
   type: list
   elements: str
 release:
-  description: The wanted release (path, exists, missing and mismatched files).
+  description: The wanted release (path, exists, missing and mismatched files, C(found) SHA-256 per mismatched file).
   returned: always
   type: dict
 shared_missing:
@@ -92,12 +102,9 @@ shared_missing:
   type: list
   elements: str
 worker:
-  description: The Worker service (exists, state, path, username).
+  description: >-
+    The Worker service (exists, state, path, username), the O(worker_account) asked about (C(account)) and
+    whether it holds C(SeServiceLogonRight) here (C(logon_right): true, false, or null when it cannot be told).
   returned: always
   type: dict
-mcms_drift:
-  description: What differs from the wanted release (resource_type, resource, attribute, wanted, found).
-  returned: always
-  type: list
-  elements: dict
 """

@@ -2,11 +2,14 @@
 
 * Packages: the sample packages are built deterministically from ``apps/<name>/<version>/``
   (:func:`build_package`); a package is ``<artifact source>/mcms-<version>.zip``, verified by
-  SHA-256 on the controller (:func:`artifact`) before anything on a host changes.
+  SHA-256 on the controller (:func:`artifact`) before anything on a host changes. The source is a
+  controller directory or an internal https URL: a URL is downloaded on the controller (certificate
+  validated against ``app_artifact_ca_path``), verified, and cached by checksum (:func:`fetch_package`).
 * :func:`problems`: the role's one validation function (preflight and ``validate.yml``).
 * :func:`settings_document`, :func:`web_config`: the files the role renders into a release.
 * :func:`retention`: which releases may go (never the current, the previous or a kept one).
-* Logbook: :func:`logbook_record`, :func:`logbook_append` (JSON lines, pruned by age).
+* Logbook: :func:`logbook_record`, :func:`logbook_append` (JSON lines, pruned by age);
+  :func:`notify` POSTs the same record to ``app_notify_url`` (a failure is returned, never raised).
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import io
 import json
 import os
 import re
+import ssl
 import typing as t
+import urllib.error
+import urllib.request
 import zipfile
 from xml.sax.saxutils import quoteattr
 
-__all__ = ["AppError", "artifact", "build_package", "logbook_append", "logbook_record", "package_manifest",
-           "problems", "retention", "settings_document", "version_key", "web_config"]
+__all__ = ["AppError", "artifact", "build_package", "fetch_package", "logbook_append", "logbook_record", "notify",
+           "package_manifest", "problems", "retention", "settings_document", "version_key", "web_config"]
 
 PACKAGE_PREFIX = "mcms-"
 CHECKSUMS_FILE = "SHA256SUMS"
@@ -33,6 +39,8 @@ SECRET_KEY_RE = re.compile(r"password|passwd|secret|connectionstring|apikey|api_
 ASPNET_ENVIRONMENTS = ("Development", "Staging", "Production")
 STRICT_ENVIRONMENTS = ("stage", "prod")
 MASK = "********"
+DEFAULT_CACHE_DIR = "~/.cache/mcms/artifacts"
+DEFAULT_DOWNLOAD_TIMEOUT = 60
 
 
 class AppError(Exception):
@@ -108,11 +116,8 @@ def _artifact_problems(config: t.Mapping[str, t.Any]) -> tuple[list[tuple[str, s
     if not isinstance(source, str) or not source:
         found.append(("app_artifact_source", "is empty", "give the controller directory holding mcms-<version>.zip"))
         return found, info
-    if re.match(r"^[a-z]+://", source):
-        found.append(("app_artifact_source", f"is the URL {source}: only a directory on the controller is "
-                      "supported", "mirror the packages to a controller directory and point app_artifact_source "
-                      "at it"))
-        return found, info
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source):
+        return _remote_artifact_problems(config, version, source)
     path = os.path.join(source, package_name(version))
     if not os.path.isfile(path):
         available = sorted(n[len(PACKAGE_PREFIX):-4] for n in os.listdir(source)
@@ -121,31 +126,167 @@ def _artifact_problems(config: t.Mapping[str, t.Any]) -> tuple[list[tuple[str, s
                       f"available: {', '.join(available) or 'none'})",
                       "publish the package there or choose an available version"))
         return found, info
-    pinned = (config.get("app_artifact_checksums") or {}).get(version)
-    listed = read_checksums(source).get(package_name(version))
-    environment = str(config.get("mcms_environment") or "")
-    if pinned is None and (config.get("app_require_pinned_checksum") or environment in STRICT_ENVIRONMENTS):
-        found.append(("app_artifact_checksums", f"has no SHA-256 for version {version} (required in "
-                      f"{environment or 'this environment'})",
-                      f"pin it: app_artifact_checksums: {{'{version}': '<sha256 of {package_name(version)}>'}}"))
-        return found, info
-    expected = pinned or listed
-    if expected is None:
-        found.append(("app_artifact_checksums", f"no SHA-256 for version {version}: not pinned and not in "
-                      f"{os.path.join(source, CHECKSUMS_FILE)}", "pin it in app_artifact_checksums"))
-        return found, info
-    if not isinstance(expected, str) or not SHA256_RE.match(expected):
-        found.append(("app_artifact_checksums", f"the checksum of {version} is not a SHA-256 (64 hex digits)",
-                      "give the package's SHA-256"))
+    expected, problem = _expected_checksum(config, version, lambda: read_checksums(source),
+                                           os.path.join(source, CHECKSUMS_FILE))
+    if problem:
+        found.append(problem)
         return found, info
     actual = sha256_file(path)
-    if actual != expected.lower():
-        found.append(("app_artifact_checksums", f"checksum mismatch for {path}: expected {expected.lower()}, "
+    if actual != expected:
+        found.append(("app_artifact_checksums", f"checksum mismatch for {path}: expected {expected}, "
                       f"the file has {actual}", "republish the package or correct the pinned checksum; "
                       "nothing was deployed"))
         return found, info
     info = {"path": os.path.abspath(path), "name": package_name(version), "sha256": actual, "version": version}
     return found, info
+
+
+def _expected_checksum(config: t.Mapping[str, t.Any], version: str, listed: t.Callable[[], dict[str, str]],
+                       listed_where: str) -> tuple[str, tuple[str, str, str] | None]:
+    """The SHA-256 the package must have: pinned, or (where allowed) from ``SHA256SUMS`` beside it."""
+    pinned = (config.get("app_artifact_checksums") or {}).get(version)
+    environment = str(config.get("mcms_environment") or "")
+    if pinned is None and (config.get("app_require_pinned_checksum") or environment in STRICT_ENVIRONMENTS):
+        return "", ("app_artifact_checksums", f"has no SHA-256 for version {version} (required in "
+                    f"{environment or 'this environment'})",
+                    f"pin it: app_artifact_checksums: {{'{version}': '<sha256 of {package_name(version)}>'}}")
+    expected = pinned if pinned is not None else listed().get(package_name(version))
+    if expected is None:
+        return "", ("app_artifact_checksums", f"no SHA-256 for version {version}: not pinned and not in "
+                    f"{listed_where}", "pin it in app_artifact_checksums")
+    if not isinstance(expected, str) or not SHA256_RE.match(expected):
+        return "", ("app_artifact_checksums", f"the checksum of {version} is not a SHA-256 (64 hex digits)",
+                    "give the package's SHA-256")
+    return expected.lower(), None
+
+
+# -- packages from an internal https URL -------------------------------------------------------
+
+class FetchError(AppError):
+    """A download that failed: ``kind`` is ``not_found``, ``tls``, ``http`` or ``network``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _ssl_context(ca_path: str | None) -> ssl.SSLContext:
+    """Certificate and host name validation always on; the internal CA bundle when given."""
+    if ca_path:
+        ca_path = os.path.expanduser(ca_path)
+        if not os.path.isfile(ca_path):
+            raise FetchError("tls", f"the CA bundle {ca_path} does not exist on the controller")
+    context = ssl.create_default_context(cafile=ca_path or None)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def fetch(url: str, ca_path: str | None, timeout: float) -> bytes:
+    """GET ``url`` (https only, validated) and return the body; :class:`FetchError` says why not."""
+    if not url.lower().startswith("https://"):
+        raise FetchError("network", f"{url} is not an https URL")
+    try:
+        context = _ssl_context(ca_path)
+        with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout,
+                                    context=context) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        raise FetchError("not_found" if exc.code == 404 else "http", f"{url} answered HTTP {exc.code}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, (ssl.SSLError, ssl.CertificateError)):
+            raise FetchError("tls", f"TLS verification of {url} failed ({reason})") from None
+        raise FetchError("network", f"cannot reach {url} ({reason})") from None
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        raise FetchError("tls", f"TLS verification of {url} failed ({exc})") from None
+    except (TimeoutError, OSError) as exc:
+        raise FetchError("network", f"cannot reach {url} ({exc})") from None
+
+
+def _parse_checksums(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and SHA256_RE.match(parts[0]):
+            found[parts[1].lstrip("*")] = parts[0].lower()
+    return found
+
+
+def fetch_package(url: str, expected: str, cache_dir: str, ca_path: str | None, timeout: float) -> str:
+    """The path of the package at ``url`` in the controller cache (``<cache>/<sha256>/<name>``).
+
+    A cached copy is used only when its SHA-256 is ``expected``; otherwise the package is downloaded into
+    a temporary file, verified, and only then moved into the cache. A mismatch raises
+    :class:`FetchError` (kind ``checksum``) and leaves nothing in the cache."""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    folder = os.path.join(os.path.expanduser(cache_dir), expected)
+    path = os.path.join(folder, name)
+    if os.path.isfile(path) and sha256_file(path) == expected:
+        return os.path.abspath(path)
+    data = fetch(url, ca_path, timeout)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise FetchError("checksum", f"checksum mismatch for {url}: expected {expected}, the download has {actual}")
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+    return os.path.abspath(path)
+
+
+_FETCH_FIX = {
+    "not_found": ("app_version", "publish the package there or choose a published version"),
+    "tls": ("app_artifact_ca_path", "set app_artifact_ca_path to the internal CA bundle that issued the "
+            "repository's certificate (validation stays on)"),
+    "http": ("app_artifact_source", "check the internal repository (it answered with an error)"),
+    "network": ("app_artifact_source", "check the URL and that the internal repository answers from the controller"),
+    "checksum": ("app_artifact_checksums", "republish the package or correct the pinned checksum; nothing was "
+                 "deployed"),
+}
+
+
+def _remote_artifact_problems(config: t.Mapping[str, t.Any], version: str,
+                              source: str) -> tuple[list[tuple[str, str, str]], dict[str, t.Any]]:
+    if not source.lower().startswith("https://"):
+        return [("app_artifact_source", f"is {source}: only a controller directory or an internal https URL "
+                 "is supported", "use https:// (certificate validated) or mirror the packages to a controller "
+                 "directory")], {}
+    base = source.rstrip("/")
+    url = f"{base}/{package_name(version)}"
+    ca_path = config.get("app_artifact_ca_path") or None
+    cache_dir = str(config.get("app_artifact_cache_dir") or DEFAULT_CACHE_DIR)
+    timeout = float(config.get("app_artifact_download_timeout") or DEFAULT_DOWNLOAD_TIMEOUT)
+    listed_error: list[FetchError] = []
+
+    def listed() -> dict[str, str]:
+        try:
+            return _parse_checksums(fetch(f"{base}/{CHECKSUMS_FILE}", ca_path, timeout).decode("utf-8"))
+        except FetchError as exc:
+            if exc.kind != "not_found":
+                listed_error.append(exc)
+            return {}
+        except UnicodeDecodeError:
+            return {}
+
+    expected, problem = _expected_checksum(config, version, listed, f"{base}/{CHECKSUMS_FILE}")
+    if listed_error:
+        exc = listed_error[0]
+        variable, fix = _FETCH_FIX[exc.kind]
+        return [(variable, str(exc), fix)], {}
+    if problem:
+        return [problem], {}
+    try:
+        path = fetch_package(url, expected, cache_dir, ca_path, timeout)
+    except FetchError as exc:
+        variable, fix = _FETCH_FIX[exc.kind]
+        message = f"version {version} is not in the artifact source ({exc})" if exc.kind == "not_found" else str(exc)
+        return [(variable, message, fix)], {}
+    except OSError as exc:
+        return [("app_artifact_cache_dir", f"cannot write the download cache {cache_dir} ({exc.strerror})",
+                 "give a writable controller directory")], {}
+    return [], {"path": path, "name": package_name(version), "sha256": expected, "version": version, "url": url}
 
 
 def artifact(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -176,6 +317,8 @@ def problems(config: t.Mapping[str, t.Any], template_dir: str | None = None) -> 
     found: list[tuple[str, str, str]] = []
     add = found.append
     keep = config.get("app_keep_releases")
+    if isinstance(keep, str) and re.fullmatch(r"-?[0-9]+", keep.strip()):
+        keep = int(keep)  # -e app_keep_releases=2 arrives as text; the argument spec converts it too
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         add(("app_keep_releases", f"is {keep!r}: the previous release must stay for a rollback",
              "keep at least 1 release before the current one (default 3)"))
@@ -270,6 +413,46 @@ def retention(releases: t.Iterable[str], current: str | None, previous: str | No
     return [r for r in ordered if r not in spare and version_key(r) < version_key(current)]
 
 
+# -- drift ----------------------------------------------------------------------------------
+
+def drift_records(read: t.Mapping[str, t.Any], wanted_files: t.Mapping[str, str], site: str, application: str,
+                  secret_files: t.Iterable[str] = (), worker_service: str = "") -> list[dict[str, t.Any]]:
+    """The drift records of the release, from ``mcms.infra.win_app_release``'s read: the application's
+    physical path, the release folder (absent) or each of its files (SHA-256 wanted beside found; masked
+    for ``secret_files``, the rendered settings), and the Worker's state and path."""
+    records: list[dict[str, t.Any]] = []
+    if not read or read.get("iis_installed") is False:
+        return records
+    release = read.get("release") or {}
+    release_dir = str(release.get("path") or "")
+    current = read.get("current_path")
+    if (current or "").lower() != release_dir.lower():
+        records.append({"resource_type": "iis_application", "resource": f"{site}/{application}",
+                        "attribute": "physical_path", "wanted": release_dir, "found": current})
+    if not release.get("exists"):
+        records.append({"resource_type": "app_release", "resource": release_dir, "attribute": "present",
+                        "wanted": True, "found": False})
+    else:
+        secret = {f.lower() for f in secret_files}
+        found = release.get("found") or {}
+        for name in list(release.get("missing") or []) + list(release.get("mismatched") or []):
+            records.append({"resource_type": "app_release_file", "resource": f"{release_dir}\\{name}",
+                            "attribute": "sha256", "wanted": wanted_files.get(name), "found": found.get(name),
+                            "secret": name.lower() in secret})
+    worker = read.get("worker") or {}
+    if worker_service:
+        want_path = f"{release_dir}\\"
+        state = worker.get("state") if worker.get("exists") else "absent"
+        if state != "running":
+            records.append({"resource_type": "windows_service", "resource": worker_service, "attribute": "state",
+                            "wanted": "running", "found": state})
+        path = str(worker.get("path") or "").replace('"', "")
+        if worker.get("exists") and not path.lower().startswith(want_path.lower()):
+            records.append({"resource_type": "windows_service", "resource": worker_service, "attribute": "path",
+                            "wanted": release_dir, "found": path})
+    return records
+
+
 # -- logbook ------------------------------------------------------------------------------
 
 LOGBOOK_FIELDS = ("time", "environment", "host", "action", "from_version", "to_version", "strategy", "result",
@@ -315,3 +498,48 @@ def logbook_append(directory: str, environment: str, record: t.Mapping[str, t.An
         handle.write("\n".join(kept) + "\n")
     os.replace(tmp, path)
     return path
+
+
+# -- notification -------------------------------------------------------------------------
+
+def redact_url(url: str) -> str:
+    """``url`` without user info, query or fragment (webhook URLs often carry a token there)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(unparseable URL)"
+
+
+def notify(url: str, record: t.Mapping[str, t.Any], timeout: float, ca_path: str | None = None) -> str | None:
+    """POST ``record`` (the logbook line, nothing else) as JSON to the internal webhook ``url``.
+
+    Returns None on a 2xx answer, else a warning saying why (timeout, refused, non-2xx, TLS): a
+    notification never fails a deploy. https is validated (``ca_path``: the internal CA bundle)."""
+    where = redact_url(url)
+    if not re.match(r"^https?://", str(url), re.IGNORECASE):
+        return f"app_notify_url {where} is not an http(s) URL: notification not sent"
+    body = json.dumps(dict(record), sort_keys=True).encode("utf-8")
+    request = urllib.request.Request(str(url), data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "mcms-infra"})
+    try:
+        context = _ssl_context(ca_path) if str(url).lower().startswith("https://") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except urllib.error.URLError as exc:
+        return f"app_notify_url: notification to {where} failed ({exc.reason}); the deploy is not affected"
+    except FetchError as exc:
+        return f"app_notify_url: notification to {where} failed ({exc}); the deploy is not affected"
+    except (TimeoutError, OSError, ValueError) as exc:
+        return f"app_notify_url: notification to {where} failed ({exc or type(exc).__name__}); " \
+               "the deploy is not affected"
+    if not 200 <= status < 300:
+        return f"app_notify_url: {where} answered HTTP {status}; the deploy is not affected"
+    return None
