@@ -156,7 +156,7 @@ def test_front_never_answers_from_a_stopped_slot(lab: Lab) -> None:
 
 def test_drift_check_reports_a_flipped_front(lab: Lab, tmp_path: pathlib.Path) -> None:
     lab.winsim("drift", HOST, "flip-front", "MCMS", "mcms-bluegreen", "8082")
-    result = drift.drift_check(lab, tmp_path / "reports", "--limit", HOST)
+    result = drift.drift_check(lab, tmp_path / "reports", "--limit", HOST, "--tags", "app")
     found = drift.find(result.report, host=HOST, resource="MCMS/mcms-bluegreen", attribute="active_slot")
     assert found, drift.summary(result.report)
     assert (found[0]["wanted"], found[0]["found"]) == ("blue", "green"), found

@@ -131,3 +131,26 @@ def test_win_app_slots_reads_the_active_slot_and_reports_a_flip(run, web):
         [("active_slot", "blue", "green")]
     assert _front(run, s)["status_code"] == 502  # nothing listens on 8082
     assert RELEASES  # the slot's release comes from the shared ANCM fixtures
+
+
+def test_a_multi_line_fragment_keeps_every_element(run, web):
+    _, s = _msi(run, web, REWRITE)
+    result, s = run("community.windows.win_xml", {"path": APPHOST, "xpath": "/configuration", "type": "element",
+                                                  "fragment": RULE.replace("><", ">\n  <")}, state=s)
+    _ok(result)
+    assert b'<match url="(.*)" />' in st.read_file(s, APPHOST)
+
+
+def test_site_defaults_hsts_redirects_a_slot_until_it_has_its_own(run, web):
+    _, s = run("community.windows.win_xml", {
+        "path": APPHOST, "xpath": "/configuration/system.applicationHost/sites/siteDefaults", "type": "element",
+        "fragment": '<hsts enabled="true" max-age="31536000" redirectHttpToHttps="true" />'}, state=web)
+    slot = {"url": "http://127.0.0.1:8081/api/health", "follow_redirects": "none", "status_code": [200, 301]}
+    result, _ = run("ansible.windows.win_uri", slot, state=s)
+    assert result["status_code"] == 301  # siteDefaults apply to every site
+    result, s = run("community.windows.win_xml", {
+        "path": APPHOST, "xpath": "/configuration/system.applicationHost/sites/site[@name='blue']", "type": "element",
+        "fragment": '<hsts enabled="false" redirectHttpToHttps="false" />'}, state=s)
+    _ok(result)  # the site element exists since microsoft.iis.website created the site
+    result, _ = run("ansible.windows.win_uri", slot, state=s)
+    assert result["status_code"] == 200

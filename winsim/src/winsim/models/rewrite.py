@@ -154,6 +154,31 @@ def can_proxy(state: dict[str, t.Any]) -> bool:
     return packages.extension_installed(state, packages.ARR_MODULE[0]) and proxy_enabled(state)
 
 
+def apphost_site(state: dict[str, t.Any], name: str, site_id: int | None, present: bool, when: str) -> None:
+    """Keep a ``<site name=... id=...>`` element in applicationHost.config ``system.applicationHost/sites``
+    for a site ``microsoft.iis.website`` creates or removes, as ``New-Website``/``Remove-Website`` do, so
+    that ``win_xml`` finds it (e.g. to give a site its own ``<hsts>``, which ``http.py`` reads). The
+    site's bindings and applications stay in ``state["iis"]`` (what every other model reads)."""
+    if not st.exists(state, APPHOST):
+        return
+    tree = ET.fromstring(st.read_file(state, APPHOST), parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
+    sites = tree.find("system.applicationHost/sites")
+    if sites is None:
+        return
+    have = [el for el in sites.findall("site") if el.get("name", "").lower() == name.lower()]
+    if present and not have:
+        el = ET.Element("site", {"name": name, "id": str(site_id or 0)})
+        defaults = list(sites).index(sites.find("siteDefaults")) if sites.find("siteDefaults") is not None else 0
+        sites.insert(defaults, el)
+    elif not present and have:
+        for el in have:
+            sites.remove(el)
+    else:
+        return
+    data = b'<?xml version="1.0" encoding="UTF-8"?>\r\n' + ET.tostring(tree, encoding="unicode").encode("utf-8")
+    st.write_file(state, APPHOST, data, when)
+
+
 # -- mcms.infra.win_app_slots ---------------------------------------------------------------
 
 def _product_installed(state: dict[str, t.Any], pid: str) -> bool:
