@@ -162,3 +162,14 @@ def test_drift_check_reports_a_flipped_front(lab: Lab, tmp_path: pathlib.Path) -
     assert (found[0]["wanted"], found[0]["found"]) == ("blue", "green"), found
     lab.winsim("drift", HOST, "flip-front", "MCMS", "mcms-bluegreen", "8081")
 
+
+
+def test_slot_port_clashing_with_a_binding_fails_the_preflight(lab: Lab) -> None:
+    before = lab.state_digests()
+    run = lab.playbook("playbooks/deploy.yml", "-e", "app_version=1.5.0", "-e", "app_bluegreen_green_port=443",
+                       *LIMIT, label="bg-port-clash")
+    assert run.returncode != 0
+    assert "app_bluegreen_green_port: port 443 clashes with a binding of iis_group_sites[0] (MCMS)" in run.output, \
+        run.output
+    assert "nothing was run on any host" in run.output, run.output
+    assert lab.state_digests() == before
