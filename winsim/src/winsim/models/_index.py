@@ -52,6 +52,7 @@ INDEX: dict[str, str] = {
     "mcms.infra.sql_principals": "sql_principals",
     "mcms.infra.win_account_grants": "account_grants",
     "mcms.infra.win_app_release": "app_release",
+    "mcms.infra.win_app_slots": "rewrite",
     "mcms.infra.win_cert_usage": "tls_probe",
     "mcms.infra.win_folder_acl": "folder_acl",
     "mcms.infra.win_schannel": "schannel",

@@ -50,6 +50,11 @@ How IIS answers (Windows Server 2022, IIS 10 + HTTP.sys):
 * A stopped application pool answers ``503``; a ``app_health`` fault whose
   target is the site name answers ``500`` on every path.  Faults are those
   of the host that *serves* the request.
+* A site with URL Rewrite rules (``models/rewrite.py``) rewrites before
+  authentication; a rule whose target is an absolute URL is forwarded by ARR
+  from the serving host (the blue/green front): ``502`` when the target does
+  not answer, else the target's response passed through; ``500.19`` for rules
+  without the URL Rewrite module, ``404`` without ARR or its proxy enabled.
 * Anonymous requests to a path where anonymous authentication is off and
   Windows authentication on get ``401`` with ``WWW-Authenticate``
   (``Negotiate``, ``NTLM``); ``use_default_credential`` or credentials pass.
@@ -648,6 +653,9 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
     faults = _server_faults(ctx, server_name)
     if faults.find("app_health", site["name"]):
         return respond(500, b"", "text/html")
+    proxied = _front(ctx, server, req, parsed, server_name, site, path, respond)
+    if proxied is not None:
+        return proxied
 
     own = server is ctx.state
     writable = own and not ctx.check_mode
@@ -740,6 +748,48 @@ def _serve(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: u
     etag = '"' + hashlib.sha1(data).hexdigest()[:16] + ':0"'
     modified = _http_date(st.parse_iso(item["modified"]))
     return respond(200, data, mime, [("Last-Modified", modified), ("Accept-Ranges", "bytes"), ("ETag", etag)])
+
+
+_PROXY_DEPTH = 0
+
+
+def _front(ctx: ModuleContext, server: dict[str, t.Any], req: Request, parsed: urllib.parse.SplitResult,
+           server_name: str | None, site: dict[str, t.Any], path: str,
+           respond: t.Callable[..., Response]) -> Response | None:
+    """URL Rewrite + ARR on ``site`` (``models/rewrite.py``): ``None`` when no rule applies, else the
+    response (500.19 without the module, 404.4 without ARR/proxy, ARR's 502.3 when the target does not
+    answer, or the target's response passed through)."""
+    global _PROXY_DEPTH
+    from . import rewrite
+
+    kind, value = rewrite.rewrite(server, site, path)
+    if kind == "none":
+        return None
+    if kind == "error":
+        return respond(500, _iis_error(500, "Internal Server Error: Unrecognized configuration section "
+                                       "system.webServer/rewrite (500.19)"), "text/html")
+    if kind == "rewrite":
+        return None  # a local rewrite: served as the path itself (not used by the roles)
+    if not rewrite.can_proxy(server):
+        return respond(404, _iis_error(404, "File or directory not found (404.4: no handler)."), "text/html")
+    target = str(value) + (("?" + parsed.query) if parsed.query and "?" not in str(value) else "")
+    if _PROXY_DEPTH > 4:
+        return respond(502, _iis_error(502, "Web server received an invalid response while acting as a gateway "
+                                       "or proxy server (502.3)."), "text/html")
+    tparsed = urllib.parse.urlsplit(target)
+    try:
+        _PROXY_DEPTH += 1
+        # ARR connects from the front host itself; the Host header is preserved.
+        back = _serve(ctx, server, dataclasses.replace(req, url=target, validate_certs=False,
+                                                       host_header=req.host_header or parsed.hostname),
+                      tparsed, server_name) if (tparsed.hostname or "").lower() in (*LOOPBACK, *_names_of(server)) \
+            else _send_once(ctx, dataclasses.replace(req, url=target, validate_certs=False))
+    except WebError:
+        return respond(502, _iis_error(502, "Web server received an invalid response while acting as a gateway "
+                                       "or proxy server (502.3)."), "text/html")
+    finally:
+        _PROXY_DEPTH -= 1
+    return Response(back.status, back.headers, back.body, req.url, req.method)
 
 
 def _guess_type(path: str) -> str:

@@ -31,6 +31,13 @@ from .iis import (
     set_named_state,
 )
 
+
+def _apphost_site(state: dict[str, t.Any], name: str, site_id: int | None, present: bool, when: str) -> None:
+    from .rewrite import apphost_site  # the <site> element win_xml edits (blue/green slots' <hsts>)
+
+    apphost_site(state, name, site_id, present, when)
+
+
 # -- microsoft.iis.website ------------------------------------------------------------
 
 def _binding_info(b: dict[str, t.Any]) -> str:
@@ -156,10 +163,12 @@ def website(ctx: ModuleContext) -> dict[str, t.Any]:
                     site["state"] = "Started"
                 # "Verify that initial site has no binding"
                 site["bindings"] = []
+                _apphost_site(ctx.state, name, new_id, True, st.iso(ctx.now()))
             ctx.changed()
         if state == "absent" and site is not None:
             if not ctx.check_mode:
                 del sites[site["name"]]
+                _apphost_site(ctx.state, site["name"], None, False, st.iso(ctx.now()))
             ctx.changed()
 
         site = find_site(ctx.state, name)

@@ -34,6 +34,18 @@ installed at that moment it registers ``AspNetCoreModuleV2`` in
 applicationHost.config (``globalModules`` and ``modules``).  As on Windows,
 installing IIS after the bundle does not register the module (the bundle
 must be repaired or reinstalled).
+
+IIS URL Rewrite 2.1 (``rewrite_amd64_en-US.msi``) and Application Request
+Routing 3.0 (``requestRouter_amd64.msi``) are MSI products (``provider:
+msi``: the ProductCode is read from the file, here from the catalogue by
+file name).  Installed while IIS is installed, they register their global
+module (``RewriteModule``, ``ApplicationRequestRouting``) in
+applicationHost.config, and declare their sections (``rewrite``, ``proxy``)
+the front's reverse proxy needs (``models/rewrite.py``).  ARR's installer
+refuses to run without URL Rewrite (msiexec exit code 1603, as the real
+bundle's launch condition does).  The product codes are stable GUIDs derived
+from the file names (winsim cannot know Microsoft's; a real host's id is read
+from its Uninstall key).
 """
 
 from __future__ import annotations
@@ -59,6 +71,23 @@ ANCM_IMAGE = "%ProgramFiles%\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll"
 DOTNET_DIR = "C:\\Program Files\\dotnet"
 ARTIFACT_HOST = "artifacts.mcms.internal"
 _NS = uuid.UUID("6c1e2b52-7c4c-4e0e-9f57-1d2b3c4d5e6f")
+
+
+REWRITE_MODULE = ("RewriteModule", "%SystemRoot%\\system32\\inetsrv\\rewrite.dll")
+ARR_MODULE = ("ApplicationRequestRouting", "%ProgramFiles%\\IIS\\Application Request Routing\\requestRouter.dll")
+
+
+def iis_extension(kind: str) -> dict[str, t.Any]:
+    """Catalogue entry of IIS URL Rewrite 2.1 (``kind`` ``iis_url_rewrite``) or
+    Application Request Routing 3.0 (``iis_arr``), both x64 MSI packages."""
+    installer, name, version = {
+        "iis_url_rewrite": ("rewrite_amd64_en-US.msi", "IIS URL Rewrite Module 2", "7.2.1993"),
+        "iis_arr": ("requestRouter_amd64.msi", "Microsoft Application Request Routing 3.0", "7.1.1952.0"),
+    }[kind]
+    guid = "{" + str(uuid.uuid5(_NS, installer)).upper() + "}"
+    return {"installer": installer, "provider": "msi", "product_id": guid, "display_name": name,
+            "display_version": version, "publisher": "Microsoft Corporation", "exit_code": 0,
+            "uninstall_exit_code": 0, "signed": True, "kind": kind}
 
 
 def hosting_bundle(version: str) -> dict[str, t.Any]:
@@ -116,6 +145,8 @@ def artifact_ca_certificate() -> dict[str, t.Any]:
 @section("packages")
 def _fresh_packages() -> dict[str, t.Any]:
     catalogue = {f"dotnet-hosting-{v}": hosting_bundle(v) for v in ("8.0.10", "8.0.11", "8.0.12")}
+    catalogue["iis-url-rewrite-2.1"] = iis_extension("iis_url_rewrite")
+    catalogue["iis-arr-3.0"] = iis_extension("iis_arr")
     urls = {}
     for key, entry in catalogue.items():
         for scheme in ("http", "https"):
@@ -188,7 +219,9 @@ def _escape_arg(arg: str) -> str:
 
 # -- effects of the known installers ---------------------------------------------------------
 
-def _apphost_modules(state: dict[str, t.Any], when: str, present: bool) -> None:
+def _apphost_modules(state: dict[str, t.Any], when: str, present: bool,
+                     module: tuple[str, str] = (ANCM_NAME, ANCM_IMAGE), section: str | None = None) -> None:
+    name, image = module
     path = features.APPHOST
     if not st.exists(state, path):
         return
@@ -198,8 +231,28 @@ def _apphost_modules(state: dict[str, t.Any], when: str, present: bool) -> None:
     if gm is None or mods is None:
         return
     changed = False
-    for parent, attrs in ((gm, {"name": ANCM_NAME, "image": ANCM_IMAGE}), (mods, {"name": ANCM_NAME})):
-        have = [el for el in parent if el.tag == "add" and el.get("name") == ANCM_NAME]
+    if section is not None:
+        group = root.find("configSections/sectionGroup[@name='system.webServer']")
+        have_section = group is not None and group.find(f"*[@name='{section}']") is not None
+        if present and group is not None and not have_section:
+            if section == "rewrite":
+                sub = ET.SubElement(group, "sectionGroup", {"name": "rewrite"})
+                for sname in ("allowedServerVariables", "globalRules", "outboundRules", "providers",
+                              "rewriteMaps", "rules"):
+                    attrs = {"name": sname, "overrideModeDefault": "Allow"}
+                    if sname in ("allowedServerVariables", "globalRules"):
+                        attrs = {"name": sname, "allowDefinition": "AppHostOnly", "overrideModeDefault": "Deny"}
+                    ET.SubElement(sub, "section", attrs)
+            else:
+                ET.SubElement(group, "section", {"name": section, "allowDefinition": "AppHostOnly",
+                                                 "overrideModeDefault": "Deny"})
+            changed = True
+        elif not present and group is not None and have_section:
+            for el in group.findall(f"*[@name='{section}']"):
+                group.remove(el)
+            changed = True
+    for parent, attrs in ((gm, {"name": name, "image": image}), (mods, {"name": name})):
+        have = [el for el in parent if el.tag == "add" and el.get("name") == name]
         if present and not have:
             ET.SubElement(parent, "add", attrs)
             changed = True
@@ -259,6 +312,24 @@ def _install(state: dict[str, t.Any], entry: dict[str, t.Any], source_path: str,
         st.write_file(state, f"{ANCM_DIR}\\{ver}\\aspnetcorev2_outofprocess.dll", b"MZ\x90\x00", when)
         if features.iis_installed(state):
             _apphost_modules(state, when, True)
+    elif entry.get("kind") == "iis_url_rewrite" and features.iis_installed(state):
+        st.write_file(state, "C:\\Windows\\System32\\inetsrv\\rewrite.dll", b"MZ\x90\x00URL Rewrite 2.1", when)
+        _apphost_modules(state, when, True, REWRITE_MODULE, "rewrite")
+    elif entry.get("kind") == "iis_arr" and features.iis_installed(state):
+        st.make_dirs(state, "C:\\Program Files\\IIS\\Application Request Routing", when)
+        st.write_file(state, "C:\\Program Files\\IIS\\Application Request Routing\\requestRouter.dll",
+                      b"MZ\x90\x00ARR 3.0", when)
+        _apphost_modules(state, when, True, ARR_MODULE, "proxy")
+
+
+def extension_installed(state: dict[str, t.Any], module: str) -> bool:
+    """Whether applicationHost.config registers the global module ``module``
+    (``RewriteModule``, ``ApplicationRequestRouting``)."""
+    if not features.iis_installed(state) or not st.exists(state, features.APPHOST):
+        return False
+    root = ET.fromstring(st.read_file(state, features.APPHOST))
+    gm = root.find("system.webServer/globalModules")
+    return gm is not None and any(el.get("name") == module for el in gm)
 
 
 def _uninstall(state: dict[str, t.Any], entry: dict[str, t.Any], key: str, when: str) -> None:
@@ -379,6 +450,10 @@ def win_package(ctx: ModuleContext) -> dict[str, t.Any]:
                     f"winsim: win_package cannot run '{path}': no simulated installer in "
                     "state['packages']['catalogue'] matches its file name or SHA-1")
             rc = int(entry[1].get("exit_code", 0))
+            if entry[1].get("kind") == "iis_arr" and \
+                    _uninstall_key(state, state["packages"]["catalogue"].get("iis-url-rewrite-2.1", {})
+                                   .get("product_id", "-")) is None:
+                rc = 1603  # ARR's launch condition: "IIS URL Rewrite Module 2 is required"
             command = _escape_arg(local_path or "")
             if provider == "msi":
                 command = f'msiexec.exe /i {_escape_arg(local_path or "")} /qn /norestart'

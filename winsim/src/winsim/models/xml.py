@@ -725,6 +725,7 @@ def win_xml(ctx: ModuleContext) -> dict[str, t.Any]:
         else:
             try:
                 frag = minidom.parseString(fragment or "")
+                _strip_whitespace(frag)  # [xml]$fragment: PreserveWhitespace is $false
             except ExpatError as exc:
                 ctx.fail(f"Failed to parse fragment as XML: Cannot convert value \"{fragment}\" to type "
                          f"\"System.Xml.XmlDocument\". Error: \"{_expat_message(exc)}\"")

@@ -61,9 +61,24 @@ def app_drift_records(read: dict[str, t.Any], wanted_files: dict[str, str], site
                               worker_service or "")
 
 
+def app_bluegreen_errors(config: dict[str, t.Any], iis_values: dict[str, t.Any] | None = None) -> list[str]:
+    """Blue/green input problems (decision 22), as ``variable: problem → fix`` lines."""
+    return [f"{v}: {p} → {f}" for v, p, f in _app.bluegreen_problems(config, iis_values)]
+
+
+def app_bluegreen_slots(config: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    return _app.bluegreen_slots(config)
+
+
+def app_slot_releases(slots: dict[str, t.Any] | None) -> list[str]:
+    return _app.slot_releases(slots)
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"app_input_errors": app_input_errors, "app_artifact": app_artifact,
                 "app_settings_document": app_settings_document, "app_web_config": app_web_config,
                 "app_sha256": app_sha256, "app_retention": app_retention,
-                "app_drift_records": app_drift_records}
+                "app_drift_records": app_drift_records,
+                "app_bluegreen_errors": app_bluegreen_errors, "app_bluegreen_slots": app_bluegreen_slots,
+                "app_slot_releases": app_slot_releases}

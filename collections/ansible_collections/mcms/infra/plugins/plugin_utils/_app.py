@@ -543,3 +543,97 @@ def notify(url: str, record: t.Mapping[str, t.Any], timeout: float, ca_path: str
     if not 200 <= status < 300:
         return f"app_notify_url: {where} answered HTTP {status}; the deploy is not affected"
     return None
+# -- blue/green (decision 22) -----------------------------------------------------------------
+
+STRATEGIES = ("inplace", "bluegreen")
+SLOT_PORTS = (("blue", "app_bluegreen_blue_port"), ("green", "app_bluegreen_green_port"))
+IIS_SITE_LAYERS = ("iis_sites", "iis_group_sites", "iis_host_sites")
+
+
+def _port(value: t.Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        port = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def iis_binding_ports(iis_values: t.Mapping[str, t.Any] | None) -> dict[int, str]:
+    """``{port: "<layer>[i] (<site>)"}`` of every binding the iis role's site layers declare
+    (``http_port``/``https_port``, from ``iis_site_defaults`` else 80/443; a later layer replaces a site)."""
+    values = iis_values or {}
+    defaults = values.get("iis_site_defaults") or {}
+    sites: dict[str, tuple[str, t.Mapping[str, t.Any]]] = {}
+    for layer in IIS_SITE_LAYERS:
+        for index, site in enumerate(values.get(layer) or []):
+            if isinstance(site, t.Mapping) and site.get("name"):
+                sites[str(site["name"]).lower()] = (f"{layer}[{index}] ({site['name']})", site)
+    ports: dict[int, str] = {}
+    for label, site in sites.values():
+        if site.get("state", defaults.get("state")) == "absent":
+            continue
+        for option, fallback in (("http_port", 80), ("https_port", 443)):
+            port = _port(site.get(option, defaults.get(option, fallback)))
+            if port is not None:
+                ports.setdefault(port, label)
+    return ports
+
+
+def bluegreen_problems(config: t.Mapping[str, t.Any], iis_values: t.Mapping[str, t.Any] | None = None
+                       ) -> list[tuple[str, str, str]]:
+    """The blue/green part of the role's input (preflight and ``bluegreen.yml``): the strategy, and slot
+    ports that are valid, distinct and clash with no binding of the iis role's sites."""
+    found: list[tuple[str, str, str]] = []
+    strategy = config.get("app_deploy_strategy", "inplace")
+    if strategy not in STRATEGIES:
+        found.append(("app_deploy_strategy", f"is {strategy!r}", f"use one of {', '.join(STRATEGIES)}"))
+        return found
+    if strategy != "bluegreen":
+        return found
+    taken = iis_binding_ports(iis_values)
+    seen: dict[int, str] = {}
+    for slot, variable in SLOT_PORTS:
+        raw = config.get(variable)
+        port = _port(raw)
+        if port is None:
+            found.append((variable, f"is {raw!r}, not a TCP port (1-65535)", f"give the {slot} slot's internal port"))
+            continue
+        if port in taken:
+            found.append((variable, f"port {port} clashes with a binding of {taken[port]}",
+                          f"give the {slot} slot a port no site binds (e.g. 8081/8082)"))
+        if port in seen:
+            found.append((variable, f"port {port} is also {seen[port]} (the other slot)",
+                          "give the two slots different ports"))
+        seen[port] = variable
+    for msi, product in (("app_bluegreen_rewrite_msi", "app_bluegreen_rewrite_product_id"),
+                         ("app_bluegreen_arr_msi", "app_bluegreen_arr_product_id")):
+        path = str(config.get(msi) or "")
+        if not path:
+            found.append((msi, "is empty: blue/green needs the package installed offline",
+                          "give the path of the MSI on the controller (it is copied to the host)"))
+        elif path.startswith("\\\\") or re.match(r"^[a-z]+://", path):
+            found.append((msi, f"is {path}: only a path on the controller is supported (PSRP with Kerberos and "
+                          "no delegation cannot read a share; decision 15)",
+                          "mirror the MSI from the internal share to the controller and give that path"))
+        elif not os.path.isfile(path):
+            found.append((msi, f"{path} does not exist on the controller", "copy the MSI there or correct the path"))
+        if not re.match(r"^\{[0-9A-Fa-f-]{36}\}$", str(config.get(product) or "")):
+            found.append((product, f"is {config.get(product)!r}, not a product code such as "
+                          "'{9BCA2118-F753-4A1E-BCF3-5A820729965C}'",
+                          "give the product code the MSI installs (win_package checks it)"))
+    return found
+
+
+def bluegreen_slots(config: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The two slots: ``name``, ``site``/``pool`` (``<app_iis_site>-<name>``), ``port``."""
+    site = str(config.get("app_iis_site") or "MCMS")
+    return [{"name": slot, "site": f"{site}-{slot}", "pool": f"{site}-{slot}", "port": _port(config.get(variable))}
+            for slot, variable in SLOT_PORTS]
+
+
+def slot_releases(slots: t.Mapping[str, t.Any] | None) -> list[str]:
+    """Versions the slots' applications point at (never removed by retention)."""
+    return sorted({str(s.get("version")) for s in (slots or {}).values()
+                   if isinstance(s, t.Mapping) and s.get("version")})

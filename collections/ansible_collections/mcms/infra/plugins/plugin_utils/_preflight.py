@@ -423,7 +423,7 @@ ROLE_VALIDATORS: dict[str, Callable[[Mapping[str, t.Any], Mapping[str, Mapping[s
     "iis": lambda values, _others, _inv: _iis.input_errors(dict(values)),
     "sql_backup": lambda values, _others, _inv: _sql_backup.problems(values),
     "service_accounts": lambda values, _others, inv: _service_accounts_rules(values, inv["hosts"], inv["groups"]),
-    "app": lambda values, _others, _inv: _app_rules(values),
+    "app": lambda values, others, _inv: _app_rules(values, others.get("iis")),
     "tls": lambda values, others, _inv: _tls.input_errors(
         dict(values), _iis.managed_site_names(dict(others["iis"])) if "iis" in others else None),
 }
@@ -560,12 +560,12 @@ def _service_accounts_rules(config: Mapping[str, t.Any], hosts: Iterable[str],
     return _service_accounts.input_errors(config, hosts, groups)
 
 
-def _app_rules(values: Mapping[str, t.Any]) -> list[tuple[str, str, str]]:
+def _app_rules(values: Mapping[str, t.Any], iis: Mapping[str, t.Any] | None = None) -> list[tuple[str, str, str]]:
     from ansible_collections.mcms.infra.plugins.plugin_utils import _app
 
     templates = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "..", "roles", "app",
                              "templates")
-    return _app.problems(values, templates if os.path.isdir(templates) else None)
+    return _app.problems(values, templates if os.path.isdir(templates) else None) + _app.bluegreen_problems(values, iis)
 
 
 def format_report(problems: Iterable[Problem], host_count: int) -> str:
