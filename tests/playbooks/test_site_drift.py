@@ -11,8 +11,8 @@ drift                       host   drift record that must report it (and no othe
 ``set-registry`` TLS 1.0    web01  schannel ...\\TLS 1.0\\Server: Enabled
 ``change-binding`` :8443    web02  iis_https_binding MCMS https/*:8443:...: present (and the
                                    declared :443 binding: certificate, found missing)
-``remove-firewall-rule``    web02  community.windows.win_firewall_rule (coarse: the module gives
-                                   no detail)
+``remove-firewall-rule``    web02  firewall_rule MCMS IIS (TCP-In): present (read from the
+                                   module's own diff text, decision 25)
 ==========================  =====  ===============================================================
 
 The drift check (``bin/mcms-drift-check``: ``playbooks/drift_check.yml`` with
@@ -101,7 +101,7 @@ DRIFTS = [
           {"resource_type": "iis_https_binding", "resource": f"{SITE} https/*:8443:{SITE_HOSTNAME}",
            "attribute": "present"}, _check_https_binding),
     Drift("remove-firewall-rule", "web02", ("remove-firewall-rule", FIREWALL_RULE),
-          {"resource_type": "community.windows.win_firewall_rule", "attribute": "changed"}, _check_firewall_rule),
+          {"resource_type": "firewall_rule", "resource": FIREWALL_RULE, "attribute": "present"}, _check_firewall_rule),
 ]
 PARAMS = [pytest.param(d, id=d.id) for d in DRIFTS]
 
