@@ -71,6 +71,7 @@ import pathlib
 import typing as t
 
 from ansible import context
+from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ANSIBLE_VERSION
 
@@ -150,6 +151,10 @@ class CallbackModule(CallbackBase):
 
     def _check_skip(self, result: t.Any, res: t.Mapping[str, t.Any]) -> None:
         if not result._task.check_mode and not context.CLIARGS.get("check"):
+            return
+        if isinstance(result._task, Handler):
+            # Handlers only restart, recycle or reboot (HOUSE_STYLE): the change that
+            # notified one is the drift, already reported; its skip hides no state.
             return
         host, role, task, action = self._where(result)
         msg = str(res.get("msg") or "")
